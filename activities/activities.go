@@ -1,0 +1,139 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// Activities are the node's activities. Register a value built by New on the
+// worker; workflows call the methods through a nil *Activities.
+type Activities struct {
+	Clients *ClientFactory
+	Secrets SecretSource
+}
+
+// New returns Activities with a fresh client factory and the given secret
+// source (EnvSecrets{} when nil).
+func New(secrets SecretSource) *Activities {
+	if secrets == nil {
+		secrets = EnvSecrets{}
+	}
+	return &Activities{Clients: NewClientFactory(), Secrets: secrets}
+}
+
+// SendRequestInput is one attempt's main request. Request has its defaults
+// applied; IdempotencyKey is the same for every try of the attempt.
+type SendRequestInput struct {
+	Request        httpnode.Request `json:"request"`
+	IdempotencyKey string           `json:"idempotencyKey,omitempty"`
+}
+
+// SendRequestOutput is the request as sent (secrets masked) and the response.
+type SendRequestOutput struct {
+	Sent     httpnode.SentRequest `json:"sent"`
+	Response httpnode.Response    `json:"response"`
+}
+
+// Header names of the idempotency key.
+const (
+	HeaderIdempotencyKey = "Idempotency-Key"
+	HeaderTaskGUID       = "X-Http-Task-Guid"
+)
+
+// SendRequest sends the node's main request once. A status outside the
+// success rule fails with an HTTPStatus error whose details are the
+// SendRequestOutput; see checkStatus and transportError for retryability.
+func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (SendRequestOutput, error) {
+	extra := http.Header{}
+	if in.IdempotencyKey != "" {
+		extra.Set(HeaderIdempotencyKey, in.IdempotencyKey)
+		if activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
+			extra.Set(HeaderTaskGUID, in.IdempotencyKey)
+		}
+	}
+	ex, err := a.exchange(ctx, "request", in.Request, extra)
+	if err != nil {
+		return SendRequestOutput{}, err
+	}
+	out := SendRequestOutput{Sent: ex.Sent, Response: ex.Response}
+	logExchange(ctx, "request sent", ex)
+	return out, checkStatus("request", in.Request, ex, out)
+}
+
+// CheckStatusInput is one poll: Request.URL is the status URL with the task
+// id in place; the remote status is read at StatusField and judged against
+// Pending and Success.
+type CheckStatusInput struct {
+	Request     httpnode.Request `json:"request"`
+	StatusField string           `json:"statusField"`
+	Pending     []string         `json:"pending"`
+	Success     []string         `json:"success"`
+}
+
+// Poll outcomes.
+const (
+	OutcomePending = "pending"
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// CheckStatusOutput is one poll's result. Response is kept only when the
+// status is final, so that long waits do not fill history with bodies.
+type CheckStatusOutput struct {
+	Status     string             `json:"status"`
+	Outcome    string             `json:"outcome"`
+	StatusCode int                `json:"statusCode"`
+	Response   *httpnode.Response `json:"response,omitempty"`
+}
+
+// CheckStatus polls the status URL once. A response outside the success rule
+// (2xx by default) fails like the main request; a body that is not JSON or
+// lacks the status field fails with CallbackResponse. A remote failure status
+// is not an error here: it is reported with outcome "failure".
+func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (CheckStatusOutput, error) {
+	ex, err := a.exchange(ctx, "callback", in.Request, nil)
+	if err != nil {
+		return CheckStatusOutput{}, err
+	}
+	logExchange(ctx, "status checked", ex)
+	if err := checkStatus("callback", in.Request, ex, ex.Response); err != nil {
+		return CheckStatusOutput{}, err
+	}
+	status, err := httpnode.Lookup(ex.body, in.StatusField)
+	if err != nil {
+		hint := fmt.Sprintf(" (set callback.statusField to the field that holds the job status)%s", ex.Response.Excerpt())
+		if ex.Response.Truncated {
+			hint = " (the body was cut at callback.maxResponseBytes; raise it)"
+		}
+		return CheckStatusOutput{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("callback: poll response from %s: %v%s", httpnode.RedactURL(ex.Sent.URL), err, hint),
+			httpnode.ErrCallbackResponse, nil, ex.Response)
+	}
+	status = ex.mask.String(status)
+	out := CheckStatusOutput{Status: status, StatusCode: ex.Response.StatusCode, Outcome: OutcomeFailure}
+	switch {
+	case slices.Contains(in.Pending, status):
+		out.Outcome = OutcomePending
+	case slices.Contains(in.Success, status):
+		out.Outcome = OutcomeSuccess
+	}
+	if out.Outcome != OutcomePending {
+		out.Response = &ex.Response
+	}
+	return out, nil
+}
+
+func logExchange(ctx context.Context, msg string, ex *exchange) {
+	if !activity.IsActivity(ctx) {
+		return
+	}
+	activity.GetLogger(ctx).Info(msg, "method", ex.Sent.Method, "url", httpnode.RedactURL(ex.Sent.URL),
+		"statusCode", ex.Response.StatusCode, "durationMs", ex.Response.DurationMs, "bytes", len(ex.body))
+}

@@ -1,0 +1,98 @@
+package activities
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// MaxRetryAfter caps a remote's Retry-After so one answer cannot park an
+// activity for hours.
+const MaxRetryAfter = 10 * time.Minute
+
+// retryableStatus reports whether a status outside the success rule is worth
+// retrying: the remote may answer differently later.
+func retryableStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusTooManyRequests ||
+		(code >= 500 && code != http.StatusNotImplemented)
+}
+
+// checkStatus judges the response against r's success rule. Outside it, the
+// error is an HTTPStatus ApplicationError carrying details, retryable for
+// 408, 429 and 5xx but 501 (honouring Retry-After), final otherwise.
+func checkStatus(step string, r httpnode.Request, ex *exchange, details any) error {
+	code := ex.Response.StatusCode
+	if httpnode.StatusMatches(r.SuccessStatus, code) {
+		return nil
+	}
+	msg, ok := httpnode.ErrorMessageFor(r.ErrorMessages, code)
+	if ok {
+		msg = fmt.Sprintf("%s: %s (HTTP %d)", step, ex.mask.String(msg), code)
+	} else {
+		msg = fmt.Sprintf("%s: %s %s answered %s%s", step, ex.Sent.Method, httpnode.RedactURL(ex.Sent.URL), ex.Response.Status, ex.Response.Excerpt())
+	}
+	opts := temporal.ApplicationErrorOptions{NonRetryable: !retryableStatus(code), Details: []any{details}}
+	if !opts.NonRetryable {
+		opts.NextRetryDelay = retryAfter(ex.header.Get("Retry-After"), time.Now())
+	}
+	return temporal.NewApplicationErrorWithOptions(msg, httpnode.ErrHTTPStatus, opts)
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date) into a
+// delay capped at MaxRetryAfter; zero when absent or unreadable, which leaves
+// the activity's backoff in charge.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), MaxRetryAfter)
+}
+
+// transportError classifies a failure to get a response: the per-try timeout
+// and connection failures are retryable, certificate failures and malformed
+// requests are final.
+func transportError(activityCtx context.Context, step string, sent httpnode.SentRequest, timeout time.Duration, err error) error {
+	if activityCtx.Err() != nil {
+		return activityCtx.Err() // the activity itself was cancelled or timed out
+	}
+	target := sent.Method + " " + httpnode.RedactURL(sent.URL)
+	var certErr *tls.CertificateVerificationError
+	var unknownAuth x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return temporal.NewApplicationError(fmt.Sprintf("%s: %s: no response within %s (raise %s.timeout if the remote is slow)", step, target, timeout, step), httpnode.ErrTimeout)
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):
+		return nonRetryable(httpnode.ErrTLS, "%s: %s: certificate verification failed: %v (set %s.tls.caFile to trust a private CA)", step, target, rootCause(err), step)
+	}
+	return temporal.NewApplicationError(fmt.Sprintf("%s: %s: %v", step, target, rootCause(err)), httpnode.ErrTransport)
+}
+
+// rootCause drops url.Error's repetition of method and URL (which may hold
+// secrets) from a transport error.
+func rootCause(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,236 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// exchange is one request and its response, as the activities report them.
+type exchange struct {
+	Sent     httpnode.SentRequest
+	Response httpnode.Response
+	body     []byte // the raw (capped) body, for field lookups
+	header   http.Header
+	mask     *masker
+}
+
+// Exchange sends r once through the client factory and reads the response
+// through r's body cap. step ("request", "callback") prefixes error messages.
+// Failures to build or send are *temporal.ApplicationError values classified
+// by retryability; the response status is not judged here (see checkStatus).
+func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Request, extra http.Header) (*exchange, error) {
+	m := &masker{}
+	req, err := a.build(ctx, step, r, m)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range extra {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	client, err := a.Clients.Client(r.TLS, r.Proxy)
+	if err != nil {
+		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.%v", step, err)
+	}
+	ex := &exchange{Sent: sentRequest(req, m), mask: m}
+	tryCtx, cancel := context.WithTimeout(req.Context(), r.Timeout.D())
+	defer cancel()
+	start := time.Now()
+	resp, err := client.Do(req.WithContext(tryCtx))
+	if err != nil {
+		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, r.MaxResponseBytes+1))
+	if err != nil {
+		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
+	}
+	truncated := int64(len(body)) > r.MaxResponseBytes
+	if truncated {
+		body = body[:r.MaxResponseBytes]
+	}
+	ex.body, ex.header = body, resp.Header
+	ex.Response = httpnode.Response{
+		StatusCode: resp.StatusCode,
+		Status:     resp.Status,
+		Headers:    responseHeaders(resp.Header, m),
+		Truncated:  truncated,
+		DurationMs: time.Since(start).Milliseconds(),
+	}
+	if utf8.Valid(body) {
+		ex.Response.Body = m.String(string(body))
+	} else {
+		ex.Response.Body, ex.Response.BodyEncoding = base64.StdEncoding.EncodeToString(body), "base64"
+	}
+	return ex, nil
+}
+
+// build resolves secrets and makes the *http.Request; every resolved secret
+// value is added to m.
+func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker) (*http.Request, error) {
+	var missing []string
+	resolve := func(field, s string) string {
+		return httpnode.ReplaceRefs(s, func(ref string) string {
+			name, ok := strings.CutPrefix(ref, "secret.")
+			if !ok {
+				return "${" + ref + "}"
+			}
+			v, ok := a.Secrets.Secret(name)
+			if !ok {
+				missing = append(missing, fmt.Sprintf("%s.%s: secret %s is not set (set %s)", step, field, name, a.Secrets.Where(name)))
+				return ""
+			}
+			m.add(v)
+			m.add(url.QueryEscape(v))
+			return v
+		})
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
+	}
+	q := u.Query()
+	for _, k := range sortedKeys(r.Query) {
+		q.Set(k, resolve("query."+k, r.Query[k]))
+	}
+	header := http.Header{}
+	for _, k := range sortedKeys(r.Headers) {
+		header.Set(k, resolve("headers."+k, r.Headers[k]))
+	}
+	if au := r.Auth; au != nil {
+		switch au.Type {
+		case "bearer":
+			header.Set("Authorization", "Bearer "+resolve("auth.token", au.Token))
+		case "basic":
+			user, pass := resolve("auth.username", au.Username), resolve("auth.password", au.Password)
+			header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+		case "apiKey":
+			name := orDefault(au.Name, "X-API-Key")
+			if au.In == "query" {
+				q.Set(name, resolve("auth.key", au.Key))
+			} else {
+				header.Set(name, resolve("auth.key", au.Key))
+			}
+		}
+		m.add(header.Get("Authorization"))
+	}
+	if len(missing) > 0 {
+		return nil, nonRetryable(httpnode.ErrSecretNotFound, "%s", strings.Join(missing, "; "))
+	}
+	if len(r.Query) > 0 || (r.Auth != nil && r.Auth.In == "query") {
+		u.RawQuery = q.Encode()
+	}
+	body, contentType, err := encodeBody(r)
+	if err != nil {
+		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
+	}
+	if contentType != "" && header.Get("Content-Type") == "" {
+		header.Set("Content-Type", contentType)
+	}
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", UserAgent)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), body)
+	if err != nil {
+		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s: %v", step, err)
+	}
+	req.Header = header
+	return req, nil
+}
+
+// UserAgent is sent unless the node sets its own.
+const UserAgent = "httpnode/1"
+
+func encodeBody(r httpnode.Request) (io.Reader, string, error) {
+	if len(r.Body) == 0 {
+		return nil, "", nil
+	}
+	switch r.BodyType {
+	case httpnode.BodyForm:
+		var obj map[string]any
+		if err := json.Unmarshal(r.Body, &obj); err != nil {
+			return nil, "", fmt.Errorf("must be an object for bodyType form")
+		}
+		form := url.Values{}
+		for _, k := range sortedKeys(obj) {
+			form.Set(k, fmt.Sprint(obj[k]))
+		}
+		return strings.NewReader(form.Encode()), "application/x-www-form-urlencoded", nil
+	case httpnode.BodyRaw:
+		var s string
+		if err := json.Unmarshal(r.Body, &s); err != nil {
+			return nil, "", fmt.Errorf("must be a string for bodyType raw")
+		}
+		return strings.NewReader(s), "text/plain; charset=utf-8", nil
+	default:
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, r.Body); err != nil {
+			return nil, "", fmt.Errorf("is not valid JSON")
+		}
+		return &buf, "application/json", nil
+	}
+}
+
+// sensitive headers are shown as their scheme and *** in results.
+var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "Api-Key", "Apikey", "X-Auth-Token", "X-Access-Token"}
+
+func maskHeader(k, v string, m *masker) string {
+	if slices.Contains(sensitiveHeaders, http.CanonicalHeaderKey(k)) {
+		if scheme, _, ok := strings.Cut(v, " "); ok && !strings.Contains(scheme, "=") {
+			return scheme + " " + mask
+		}
+		return mask
+	}
+	return m.String(v)
+}
+
+func sentRequest(req *http.Request, m *masker) httpnode.SentRequest {
+	s := httpnode.SentRequest{Method: req.Method, URL: m.String(req.URL.String()), Headers: map[string]string{}}
+	for k, vs := range req.Header {
+		s.Headers[k] = maskHeader(k, strings.Join(vs, ", "), m)
+	}
+	return s
+}
+
+func responseHeaders(h http.Header, m *masker) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		out[k] = maskHeader(k, strings.Join(vs, ", "), m)
+	}
+	return out
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func nonRetryable(errType, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
+}

@@ -1,0 +1,105 @@
+package httpnode
+
+import (
+	"strings"
+	"time"
+)
+
+// Defaults of a node's optional fields.
+const (
+	DefaultMethod           = "GET"
+	DefaultRequestTimeout   = 30 * time.Second
+	DefaultMaxResponseBytes = 256 << 10
+	MaxResponseBytesLimit   = 1 << 20
+	DefaultPollInterval     = 10 * time.Second
+	MinPollInterval         = time.Second
+	DefaultPollDeadline     = 24 * time.Hour
+	DefaultPollsPerRun      = 500
+	MaxPollsPerRun          = 1000
+	DefaultRetryCount       = 1
+	DefaultRetryInterval    = 5 * time.Minute
+	DefaultTaskIDField      = "taskId"
+	DefaultStatusField      = "status"
+)
+
+// Run statuses, failure actions and body types.
+const (
+	RunNormal         = "normal"
+	RunSkip           = "skip"
+	OnFailureAbort    = "abort"
+	OnFailureContinue = "continue"
+	BodyJSON          = "json"
+	BodyForm          = "form"
+	BodyRaw           = "raw"
+)
+
+// WithDefaults returns a copy of n with every unset optional field set to its
+// default. Validate should be called first; WithDefaults does not check.
+func (n Node) WithDefaults() Node {
+	if n.RunStatus == "" {
+		n.RunStatus = RunNormal
+	}
+	if n.OnFailure == "" {
+		n.OnFailure = OnFailureAbort
+	}
+	n.Request = n.Request.withDefaults()
+	retry := Retry{}
+	if n.Retry != nil {
+		retry = *n.Retry
+	}
+	if retry.Count == nil {
+		c := DefaultRetryCount
+		retry.Count = &c
+	}
+	if retry.Interval == 0 {
+		retry.Interval = Duration(DefaultRetryInterval)
+	}
+	n.Retry = &retry
+	if n.Callback != nil {
+		cb := *n.Callback
+		cb.Request = cb.Request.withDefaults()
+		if cb.Interval == 0 {
+			cb.Interval = Duration(DefaultPollInterval)
+		}
+		if cb.TaskIDField == "" {
+			cb.TaskIDField = DefaultTaskIDField
+		}
+		if cb.StatusField == "" {
+			cb.StatusField = DefaultStatusField
+		}
+		if len(cb.Pending) == 0 {
+			cb.Pending = []string{"PROCESSING"}
+		}
+		if len(cb.Success) == 0 {
+			cb.Success = []string{"SUCCESS"}
+		}
+		if cb.Deadline == 0 {
+			cb.Deadline = Duration(DefaultPollDeadline)
+		}
+		if cb.PollsPerRun == 0 {
+			cb.PollsPerRun = DefaultPollsPerRun
+		}
+		n.Callback = &cb
+	}
+	return n
+}
+
+func (r Request) withDefaults() Request {
+	r.Method = strings.ToUpper(r.Method)
+	if r.Method == "" {
+		r.Method = DefaultMethod
+	}
+	if r.Timeout == 0 {
+		r.Timeout = Duration(DefaultRequestTimeout)
+	}
+	if len(r.SuccessStatus) == 0 {
+		r.SuccessStatus = []string{"2xx"}
+	}
+	if r.MaxResponseBytes == 0 {
+		r.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if len(r.Body) > 0 && r.BodyType == "" {
+		r.BodyType = BodyJSON
+	}
+	return r
+}

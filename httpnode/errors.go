@@ -1,0 +1,43 @@
+package httpnode
+
+import "strings"
+
+// Error types of a failed node. They are API: parents and ops match on them,
+// so they are never renamed.
+const (
+	ErrInvalidNode          = "InvalidNode"          // the node failed validation
+	ErrInvalidRequest       = "InvalidRequest"       // a request could not be built (bad URL, body, TLS files)
+	ErrSecretNotFound       = "SecretNotFound"       // a ${secret.NAME} reference has no value on the worker
+	ErrTransport            = "Transport"            // connection refused/reset, DNS failure (retried)
+	ErrTimeout              = "Timeout"              // a try ran past its timeout (retried)
+	ErrTLS                  = "TLS"                  // certificate verification failed
+	ErrHTTPStatus           = "HTTPStatus"           // the status is outside the success rule
+	ErrMissingTaskID        = "MissingTaskID"        // the main response has no task id at taskIdField
+	ErrCallbackResponse     = "CallbackResponse"     // a poll response is not JSON or lacks statusField
+	ErrCallbackStatus       = "CallbackStatus"       // the remote job ended in a status that is not success
+	ErrPollBudgetExceeded   = "PollBudgetExceeded"   // callback.maxPolls polls were made without a final status
+	ErrPollDeadlineExceeded = "PollDeadlineExceeded" // callback.deadline passed without a final status
+	ErrNodeTimeout          = "NodeTimeout"          // the node's timeout passed
+	ErrActivityTimeout      = "ActivityTimeout"      // Temporal timed an activity out (worker lost or stuck)
+)
+
+// FieldError is one validation problem: the field path and what is wrong.
+type FieldError struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+func (e FieldError) Error() string { return e.Path + ": " + e.Message }
+
+// ValidationError lists every problem found in a node.
+type ValidationError struct {
+	Problems []FieldError `json:"problems"`
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.Error()
+	}
+	return "invalid node: " + strings.Join(parts, "; ")
+}

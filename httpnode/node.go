@@ -1,0 +1,122 @@
+package httpnode
+
+import "encoding/json"
+
+// Node is one HTTP node: a main request and, optionally, the callback polling
+// that waits for the job it started. Every field but Request is optional; a
+// zero value means the documented default (see WithDefaults).
+type Node struct {
+	Name        string `json:"name,omitempty"`
+	Description string `json:"description,omitempty"`
+	// RunStatus is "normal" (default) or "skip": a skipped node completes at
+	// once with status SKIPPED and sends nothing ("Do Not Execute").
+	RunStatus string    `json:"runStatus,omitempty"`
+	Request   Request   `json:"request"`
+	Callback  *Callback `json:"callback,omitempty"`
+	Retry     *Retry    `json:"retry,omitempty"`
+	// Timeout bounds the whole node, every attempt and wait included. Zero
+	// means no limit beyond the callback budgets.
+	Timeout Duration `json:"timeout,omitempty"`
+	// OnFailure is "abort" (default: the workflow fails with a typed error) or
+	// "continue" (the workflow completes with a result whose status is FAILED).
+	OnFailure string `json:"onFailure,omitempty"`
+}
+
+// Request is an HTTP request: the node's main request, and the shape of each
+// callback poll.
+type Request struct {
+	// Method is GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
+	Method string `json:"method,omitempty"`
+	// URL is an absolute http or https URL without credentials.
+	URL string `json:"url,omitempty"`
+	// Query values are added to the URL's query.
+	Query map[string]string `json:"query,omitempty"`
+	// Headers values may hold secret references such as "Bearer ${secret.TOKEN}".
+	Headers map[string]string `json:"headers,omitempty"`
+	Auth    *Auth             `json:"auth,omitempty"`
+	// Body is any JSON value. With BodyType "json" (default) it is sent as
+	// JSON; "form" takes an object of scalars and sends it URL-encoded; "raw"
+	// takes a string and sends it as is (Content-Type text/plain unless set).
+	Body     json.RawMessage `json:"body,omitempty"`
+	BodyType string          `json:"bodyType,omitempty"`
+	// Timeout bounds one try of the request (default 30s).
+	Timeout Duration `json:"timeout,omitempty"`
+	// SuccessStatus lists the status codes that count as success: codes
+	// ("201"), classes ("2xx") and ranges ("200-299"). Default ["2xx"].
+	SuccessStatus []string `json:"successStatus,omitempty"`
+	// ErrorMessages maps a status code or class ("404", "4xx") to the
+	// message the node fails with when the response has that status.
+	ErrorMessages map[string]string `json:"errorMessages,omitempty"`
+	TLS           *TLS              `json:"tls,omitempty"`
+	// Proxy is an http, https or socks5 proxy URL. Without it the worker's
+	// HTTP_PROXY / HTTPS_PROXY / NO_PROXY environment applies.
+	Proxy string `json:"proxy,omitempty"`
+	// MaxResponseBytes caps the response body kept in the result (default
+	// 256 KiB, at most 1 MiB); a longer body is cut and flagged truncated.
+	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
+}
+
+// Auth describes how a request authenticates. Credentials are secret
+// references (${secret.NAME}) resolved by the worker at send time, never
+// literal values: the node is stored in workflow history.
+type Auth struct {
+	// Type is "bearer", "basic" or "apiKey".
+	Type string `json:"type"`
+	// Token is the bearer token reference.
+	Token string `json:"token,omitempty"`
+	// Username (literal or reference) and Password (reference) for basic auth.
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Key is the API key reference, sent in the header (default) or query
+	// parameter named Name (default "X-API-Key").
+	Key  string `json:"key,omitempty"`
+	Name string `json:"name,omitempty"`
+	In   string `json:"in,omitempty"`
+}
+
+// TLS configures certificate checks and client certificates. Files are paths
+// on the worker's machine.
+type TLS struct {
+	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
+	CAFile             string `json:"caFile,omitempty"`
+	CertFile           string `json:"certFile,omitempty"`
+	KeyFile            string `json:"keyFile,omitempty"`
+	ServerName         string `json:"serverName,omitempty"`
+}
+
+// Callback configures polling of the status URL of the job the main request
+// started. Its request fields (method, query, headers, auth, body, ...) work
+// as in Request; URL is required.
+type Callback struct {
+	Request
+	// Interval between polls (default 10s, at least 1s: Temporal timers do not
+	// fire sooner).
+	Interval Duration `json:"interval,omitempty"`
+	// TaskIDField is the dotted path of the task id in the main response
+	// (default "taskId"). The id is appended to URL as a path segment, or put
+	// where ${taskId} stands.
+	TaskIDField string `json:"taskIdField,omitempty"`
+	// StatusField is the dotted path of the status in a poll response
+	// (default "status").
+	StatusField string `json:"statusField,omitempty"`
+	// Pending statuses keep polling (default ["PROCESSING"]); Success statuses
+	// succeed (default ["SUCCESS"]); any other status fails the attempt.
+	Pending []string `json:"pending,omitempty"`
+	Success []string `json:"success,omitempty"`
+	// MaxPolls ends the wait after this many polls (0: no count limit).
+	MaxPolls int `json:"maxPolls,omitempty"`
+	// Deadline ends the wait this long after the main request (default 24h).
+	Deadline Duration `json:"deadline,omitempty"`
+	// PollsPerRun is how many polls one workflow run makes before it
+	// continues as new, keeping history small (default 500).
+	PollsPerRun int `json:"pollsPerRun,omitempty"`
+}
+
+// Retry re-runs a failed attempt (main request and wait) after Interval.
+type Retry struct {
+	// Count is how many times a failed attempt is run again (default 1; 0
+	// disables node retries).
+	Count *int `json:"count,omitempty"`
+	// Interval is the wait before a retry (default 5m).
+	Interval Duration `json:"interval,omitempty"`
+}

@@ -1,0 +1,110 @@
+package httpnode
+
+import (
+	"encoding/base64"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Node run statuses.
+const (
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusSkipped   = "SKIPPED"
+	StatusTimedOut  = "TIMED_OUT"
+)
+
+// Result is the outcome of a node run: the workflow's output, and the details
+// of its error when the node fails with onFailure "abort".
+type Result struct {
+	// Status is SUCCEEDED, FAILED, SKIPPED or TIMED_OUT.
+	Status string `json:"status"`
+	Name   string `json:"name,omitempty"`
+	// Attempts is how many attempts ran; AttemptLog has one entry per
+	// attempt that failed before the last one.
+	Attempts   int              `json:"attempts"`
+	AttemptLog []AttemptOutcome `json:"attemptLog,omitempty"`
+	// Request is the main request as sent, secrets masked.
+	Request *SentRequest `json:"request,omitempty"`
+	// Response is the main response.
+	Response *Response `json:"response,omitempty"`
+	TaskID   string    `json:"taskId,omitempty"`
+	// CallbackStatus is the last remote status read by a poll, Polls the
+	// number of polls of the last attempt, and CallbackResponse the final
+	// poll's response (kept only for the final status).
+	CallbackStatus   string    `json:"callbackStatus,omitempty"`
+	Polls            int       `json:"polls,omitempty"`
+	CallbackResponse *Response `json:"callbackResponse,omitempty"`
+	Error            *Error    `json:"error,omitempty"`
+	StartTime        time.Time `json:"startTime"`
+	EndTime          time.Time `json:"endTime"`
+}
+
+// AttemptOutcome records how one failed attempt ended.
+type AttemptOutcome struct {
+	Attempt        int       `json:"attempt"`
+	StatusCode     int       `json:"statusCode,omitempty"`
+	TaskID         string    `json:"taskId,omitempty"`
+	CallbackStatus string    `json:"callbackStatus,omitempty"`
+	Polls          int       `json:"polls,omitempty"`
+	Error          *Error    `json:"error,omitempty"`
+	EndTime        time.Time `json:"endTime"`
+}
+
+// Error is a failure's stable type (see the Err* constants) and message.
+type Error struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// SentRequest is a request as it went out, with secret values masked.
+type SentRequest struct {
+	Method         string            `json:"method"`
+	URL            string            `json:"url"`
+	Headers        map[string]string `json:"headers,omitempty"`
+	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+}
+
+// Response is an HTTP response as kept in history: status, headers, the body
+// up to the request's cap, and how long the try took.
+type Response struct {
+	StatusCode int               `json:"statusCode"`
+	Status     string            `json:"status,omitempty"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	// Body is the body text; BodyEncoding is "base64" when the body is not
+	// UTF-8 text. Truncated is set when the body was longer than the cap.
+	Body         string `json:"body,omitempty"`
+	BodyEncoding string `json:"bodyEncoding,omitempty"`
+	Truncated    bool   `json:"truncated,omitempty"`
+	DurationMs   int64  `json:"durationMs"`
+}
+
+const excerptLen = 200
+
+// Excerpt returns ": " and the start of the body, whitespace folded, for an
+// error message (never the whole body); "" when the body is empty or binary.
+func (r Response) Excerpt() string {
+	b := r.Body
+	if b == "" || r.BodyEncoding != "" {
+		return ""
+	}
+	b = strings.Join(strings.Fields(b), " ")
+	if len(b) > excerptLen {
+		cut := excerptLen
+		for cut > 0 && !utf8.RuneStart(b[cut]) {
+			cut--
+		}
+		b = b[:cut] + "…"
+	}
+	return ": " + b
+}
+
+// BodyBytes returns the body as bytes, decoding base64 when BodyEncoding says so.
+func (r Response) BodyBytes() []byte {
+	if r.BodyEncoding == "base64" {
+		b, _ := base64.StdEncoding.DecodeString(r.Body)
+		return b
+	}
+	return []byte(r.Body)
+}

@@ -1,0 +1,262 @@
+package httpnode
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Methods lists the HTTP methods a request may use.
+var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// sensitiveHeaders carry credentials: their values must be secret references.
+var sensitiveHeaders = []string{"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token"}
+
+// Validate checks every field of n and returns a *ValidationError listing all
+// problems, or nil.
+func (n Node) Validate() error {
+	var errs []FieldError
+	add := func(path, format string, args ...any) {
+		errs = append(errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+	if !slices.Contains([]string{"", RunNormal, RunSkip}, n.RunStatus) {
+		add("runStatus", "%q is not allowed (use \"normal\" or \"skip\")", n.RunStatus)
+	}
+	if !slices.Contains([]string{"", OnFailureAbort, OnFailureContinue}, n.OnFailure) {
+		add("onFailure", "%q is not allowed (use \"abort\" or \"continue\")", n.OnFailure)
+	}
+	if n.Timeout < 0 {
+		add("timeout", "must not be negative")
+	}
+	if n.Request.URL == "" {
+		add("request.url", "is required (an absolute http or https URL)")
+	}
+	validateRequest("request", n.Request, refRule{secrets: true}, &errs)
+	if n.Retry != nil {
+		if c := n.Retry.Count; c != nil && (*c < 0 || *c > 100) {
+			add("retry.count", "%d is out of range (use 0 to 100; 0 disables retries)", *c)
+		}
+		if n.Retry.Interval < 0 {
+			add("retry.interval", "must not be negative")
+		}
+	}
+	if cb := n.Callback; cb != nil {
+		if cb.URL == "" {
+			add("callback.url", "is required when callback is set (the status URL; the task id is appended to it)")
+		}
+		validateRequest("callback", cb.Request, refRule{secrets: true, taskID: true}, &errs)
+		if cb.Interval != 0 && cb.Interval.D() < MinPollInterval {
+			add("callback.interval", "%s is below the minimum of %s (Temporal timers fire no sooner)", cb.Interval, MinPollInterval)
+		}
+		if cb.MaxPolls < 0 {
+			add("callback.maxPolls", "must not be negative (0 means no count limit)")
+		}
+		if cb.Deadline < 0 {
+			add("callback.deadline", "must not be negative")
+		}
+		if cb.PollsPerRun < 0 || cb.PollsPerRun > MaxPollsPerRun {
+			add("callback.pollsPerRun", "%d is out of range (use 1 to %d)", cb.PollsPerRun, MaxPollsPerRun)
+		}
+		for _, f := range []struct{ path, v string }{{"callback.taskIdField", cb.TaskIDField}, {"callback.statusField", cb.StatusField}} {
+			if f.v != "" && !validPath(f.v) {
+				add(f.path, "%q is not a dotted path (use e.g. \"taskId\" or \"data.job.id\")", f.v)
+			}
+		}
+		for _, s := range cb.Pending {
+			if slices.Contains(cb.Success, s) {
+				add("callback.pending", "%q is also in callback.success (a status is either pending or success)", s)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: errs}
+}
+
+func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
+	add := func(field, format string, args ...any) {
+		*errs = append(*errs, FieldError{Path: path + "." + field, Message: fmt.Sprintf(format, args...)})
+	}
+	if r.Method != "" && !slices.Contains(Methods, strings.ToUpper(r.Method)) {
+		add("method", "%q is not supported (use one of %s)", r.Method, strings.Join(Methods, ", "))
+	}
+	if r.URL != "" {
+		urlRule := rule
+		urlRule.secrets = false
+		checkRefs(path+".url", r.URL, urlRule, errs)
+		probe := ReplaceRefs(r.URL, func(string) string { return "x" })
+		if u, err := url.Parse(probe); err != nil {
+			add("url", "is not a valid URL: %v", cleanURLError(err))
+		} else if u.Scheme != "http" && u.Scheme != "https" {
+			add("url", "scheme %q is not supported (use http or https)", u.Scheme)
+		} else if u.Host == "" {
+			add("url", "has no host (use an absolute URL such as https://api.example.com/jobs)")
+		} else if u.User != nil {
+			add("url", "must not carry credentials (use auth with a ${secret.NAME} reference)")
+		}
+	}
+	for _, k := range sortedKeys(r.Query) {
+		checkRefs(path+".query."+k, r.Query[k], rule, errs)
+	}
+	for _, k := range sortedKeys(r.Headers) {
+		v := r.Headers[k]
+		hp := path + ".headers." + k
+		switch {
+		case !validHeaderName(k):
+			*errs = append(*errs, FieldError{hp, "is not a valid header name"})
+		case strings.ContainsAny(v, "\r\n"):
+			*errs = append(*errs, FieldError{hp, "value must not contain CR or LF"})
+		case slices.Contains(sensitiveHeaders, strings.ToLower(k)) && len(SecretNames(v)) == 0:
+			*errs = append(*errs, FieldError{hp, "carries a credential as a literal value, which would be stored in workflow history; write a reference such as \"Bearer ${secret.API_TOKEN}\" and set HTTPNODE_SECRET_API_TOKEN on the worker"})
+		}
+		checkRefs(hp, v, rule, errs)
+	}
+	if r.Auth != nil {
+		validateAuth(path+".auth", *r.Auth, errs)
+	}
+	validateBody(path, r, rule, errs)
+	if r.Timeout < 0 {
+		add("timeout", "must not be negative")
+	}
+	for i, p := range r.SuccessStatus {
+		if _, err := parseStatusPattern(p); err != nil {
+			add("successStatus["+strconv.Itoa(i)+"]", "%v", err)
+		}
+	}
+	for _, k := range sortedKeys(r.ErrorMessages) {
+		if _, err := parseStatusPattern(k); err != nil {
+			add("errorMessages."+k, "key %v", err)
+		}
+	}
+	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		add("tls", "certFile and keyFile go together (give both for a client certificate, or neither)")
+	}
+	if r.Proxy != "" {
+		if u, err := url.Parse(r.Proxy); err != nil || u.Host == "" || !slices.Contains([]string{"http", "https", "socks5"}, u.Scheme) {
+			add("proxy", "%q is not a proxy URL (use http://host:port, https://host:port or socks5://host:port)", r.Proxy)
+		}
+	}
+	if r.MaxResponseBytes < 0 || r.MaxResponseBytes > MaxResponseBytesLimit {
+		add("maxResponseBytes", "%d is out of range (use 1 to %d; larger bodies do not belong in workflow history)", r.MaxResponseBytes, MaxResponseBytesLimit)
+	}
+}
+
+func validateAuth(path string, a Auth, errs *[]FieldError) {
+	add := func(field, msg string) { *errs = append(*errs, FieldError{Path: path + field, Message: msg}) }
+	secretField := func(field, v, example string) {
+		switch {
+		case v == "":
+			add("."+field, "is required for auth type "+a.Type+" (write a reference such as ${secret."+example+"})")
+		case !isSingleSecretRef(v):
+			add("."+field, "must be a secret reference such as ${secret."+example+"}, not a literal value: the node is stored in workflow history; set HTTPNODE_SECRET_"+example+" on the worker")
+		}
+	}
+	switch a.Type {
+	case "bearer":
+		secretField("token", a.Token, "API_TOKEN")
+	case "basic":
+		if a.Username == "" {
+			add(".username", "is required for auth type basic")
+		}
+		checkRefs(path+".username", a.Username, refRule{secrets: true}, errs)
+		secretField("password", a.Password, "API_PASSWORD")
+	case "apiKey":
+		secretField("key", a.Key, "API_KEY")
+		if a.Name != "" && !validHeaderName(a.Name) {
+			add(".name", fmt.Sprintf("%q is not a valid header or parameter name", a.Name))
+		}
+		if !slices.Contains([]string{"", "header", "query"}, a.In) {
+			add(".in", fmt.Sprintf("%q is not allowed (use \"header\" or \"query\")", a.In))
+		}
+	default:
+		add(".type", fmt.Sprintf("%q is not supported (use \"bearer\", \"basic\" or \"apiKey\")", a.Type))
+	}
+}
+
+func validateBody(path string, r Request, rule refRule, errs *[]FieldError) {
+	add := func(msg string) { *errs = append(*errs, FieldError{Path: path + ".body", Message: msg}) }
+	if len(r.Body) == 0 {
+		if r.BodyType != "" && !slices.Contains([]string{BodyJSON, BodyForm, BodyRaw}, r.BodyType) {
+			*errs = append(*errs, FieldError{path + ".bodyType", fmt.Sprintf("%q is not supported (use \"json\", \"form\" or \"raw\")", r.BodyType)})
+		}
+		return
+	}
+	var v any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		add("is not valid JSON")
+		return
+	}
+	switch r.BodyType {
+	case "", BodyJSON:
+	case BodyForm:
+		obj, ok := v.(map[string]any)
+		if !ok {
+			add("must be an object of strings, numbers or booleans for bodyType form")
+			return
+		}
+		for _, k := range sortedKeys(obj) {
+			switch obj[k].(type) {
+			case string, float64, bool:
+			default:
+				*errs = append(*errs, FieldError{path + ".body." + k, "must be a string, number or boolean for bodyType form"})
+			}
+		}
+	case BodyRaw:
+		if _, ok := v.(string); !ok {
+			add("must be a JSON string for bodyType raw (the text sent as is)")
+		}
+	default:
+		*errs = append(*errs, FieldError{path + ".bodyType", fmt.Sprintf("%q is not supported (use \"json\", \"form\" or \"raw\")", r.BodyType)})
+	}
+	bodyRule := rule
+	bodyRule.secrets = false
+	walkStrings(v, func(s string) { checkRefs(path+".body", s, bodyRule, errs) })
+}
+
+// walkStrings calls fn for every string value in a decoded JSON value.
+func walkStrings(v any, fn func(string)) {
+	switch x := v.(type) {
+	case string:
+		fn(x)
+	case []any:
+		for _, e := range x {
+			walkStrings(e, fn)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			walkStrings(x[k], fn)
+		}
+	}
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c > 127 || !(c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' || c == '+' || c == '-' || c == '.' || c == '^' || c == '_' || c == '`' || c == '|' || c == '~' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+			return false
+		}
+	}
+	return true
+}
+
+func cleanURLError(err error) string {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,265 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// Tries of one activity (the first included) before the attempt fails: a
+// transient failure of the main request or of a poll is retried this often,
+// with backoff from 1s up to 1m, or after the remote's Retry-After.
+const (
+	RequestTries = 5
+	PollTries    = 3
+)
+
+var a *activities.Activities // activities are called through a nil pointer: checked at compile time
+
+// HTTPNode runs one node: input is an httpnode.Node as JSON, decoded strictly
+// (a parent workflow may pass the struct); state is nil except after
+// continue-as-new. The result is returned on success, on skip and with
+// onFailure "continue"; with "abort" a failed node fails the workflow with an
+// ApplicationError of the failure's type whose details hold the Result.
+func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpnode.Result, error) {
+	node, err := httpnode.Decode(input)
+	if err != nil {
+		return httpnode.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
+	}
+	info := workflow.GetInfo(ctx)
+	if state == nil {
+		state = &State{Attempt: 1, StartTime: workflow.Now(ctx), KeySeed: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID}
+		if node.Timeout > 0 {
+			state.Deadline = state.StartTime.Add(node.Timeout.D())
+		}
+	}
+	r := &nodeRun{node: node.WithDefaults(), input: input, st: state}
+	r.progress = Progress{Phase: PhaseRequest, Attempt: state.Attempt}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return r.progress, nil }); err != nil {
+		return httpnode.Result{}, err
+	}
+	if r.node.RunStatus == httpnode.RunSkip {
+		return r.finish(ctx, httpnode.StatusSkipped, nil)
+	}
+	ctx, cancel := workflow.WithCancel(ctx)
+	if !state.Deadline.IsZero() {
+		remaining := state.Deadline.Sub(workflow.Now(ctx))
+		if remaining <= 0 {
+			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+		}
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			timer := workflow.NewTimerWithOptions(gctx, remaining, workflow.TimerOptions{Summary: "node timeout " + r.node.Timeout.String()})
+			if timer.Get(gctx, nil) == nil {
+				r.timedOut = true
+				cancel()
+			}
+		})
+	}
+	return r.run(ctx)
+}
+
+// nodeRun is one workflow run of a node.
+type nodeRun struct {
+	node     httpnode.Node // defaults applied
+	input    json.RawMessage
+	st       *State
+	progress Progress
+	timedOut bool
+}
+
+func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
+	for {
+		err := r.attempt(ctx)
+		switch {
+		case err == nil:
+			return r.finish(ctx, httpnode.StatusSucceeded, nil)
+		case r.timedOut:
+			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+		case isContinueAsNew(err):
+			return httpnode.Result{}, err
+		case ctx.Err() != nil:
+			return httpnode.Result{}, temporal.NewCanceledError() // cancelled from outside
+		}
+		failure := toError(err)
+		cur := r.st.Current
+		r.st.AttemptLog = append(r.st.AttemptLog, httpnode.AttemptOutcome{
+			Attempt: r.st.Attempt, StatusCode: statusCode(cur.Response), TaskID: cur.TaskID,
+			CallbackStatus: cur.LastStatus, Polls: cur.Polls, Error: failure, EndTime: workflow.Now(ctx),
+		})
+		if r.st.Attempt > *r.node.Retry.Count {
+			return r.finish(ctx, httpnode.StatusFailed, failure)
+		}
+		interval := r.node.Retry.Interval.D()
+		next := workflow.Now(ctx).Add(interval)
+		r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next}
+		workflow.GetLogger(ctx).Info("attempt failed; retrying", "attempt", r.st.Attempt, "errorType", failure.Type, "retryIn", interval.String())
+		summary := fmt.Sprintf("retry %d of %d", r.st.Attempt, *r.node.Retry.Count)
+		if err := workflow.NewTimerWithOptions(ctx, interval, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
+			if r.timedOut {
+				return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+			}
+			return httpnode.Result{}, temporal.NewCanceledError()
+		}
+		r.st.Attempt++
+		r.st.Current = AttemptState{}
+	}
+}
+
+// attempt sends the main request (unless a previous run already did) and
+// waits for the job's final status.
+func (r *nodeRun) attempt(ctx workflow.Context) error {
+	cur := &r.st.Current
+	if cur.StatusURL == "" {
+		r.progress = Progress{Phase: PhaseRequest, Attempt: r.st.Attempt}
+		req := r.node.Request
+		actx := workflow.WithActivityOptions(ctx, activityOptions(req, req.Method+" "+httpnode.RedactURL(req.URL), RequestTries))
+		var out activities.SendRequestOutput
+		err := workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{Request: req, IdempotencyKey: r.st.idempotencyKey()}).Get(ctx, &out)
+		if err != nil {
+			var app *temporal.ApplicationError
+			if errors.As(err, &app) && app.HasDetails() && app.Details(&out) == nil {
+				cur.Sent, cur.Response = &out.Sent, &out.Response
+			}
+			return err
+		}
+		cur.Sent, cur.Response = &out.Sent, &out.Response
+		cb := r.node.Callback
+		if cb == nil {
+			return nil
+		}
+		taskID, err := httpnode.Lookup(out.Response.BodyBytes(), cb.TaskIDField)
+		if err != nil {
+			hint := " (set callback.taskIdField to the field that holds the task id)"
+			if out.Response.Truncated {
+				hint = " (the body was cut at request.maxResponseBytes; raise it)"
+			}
+			return temporal.NewNonRetryableApplicationError("request: no task id in the main response: "+err.Error()+hint+out.Response.Excerpt(), httpnode.ErrMissingTaskID, nil)
+		}
+		statusURL, err := httpnode.StatusURL(cb.URL, taskID)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError("callback.url: "+err.Error(), httpnode.ErrMissingTaskID, nil)
+		}
+		cur.TaskID, cur.StatusURL = taskID, statusURL
+		cur.PollDeadline = workflow.Now(ctx).Add(cb.Deadline.D())
+	}
+	return r.wait(ctx)
+}
+
+// wait polls the status URL on a durable timer until a final status, a
+// budget runs out, or the run has made enough polls to continue as new.
+func (r *nodeRun) wait(ctx workflow.Context) error {
+	cb := r.node.Callback
+	cur := &r.st.Current
+	poll := httpnode.WithTaskID(cb.Request, cur.TaskID)
+	poll.URL = cur.StatusURL
+	for runPolls := 0; ; runPolls++ {
+		if cb.MaxPolls > 0 && cur.Polls >= cb.MaxPolls {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: %d polls made without a final status (last status %q); raise callback.maxPolls or callback.interval", cur.Polls, cur.LastStatus), httpnode.ErrPollBudgetExceeded, nil)
+		}
+		next := workflow.Now(ctx).Add(cb.Interval.D())
+		if next.After(cur.PollDeadline) {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: no final status within callback.deadline %s (%d polls, last status %q)", cb.Deadline, cur.Polls, cur.LastStatus), httpnode.ErrPollDeadlineExceeded, nil)
+		}
+		if runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+			workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
+			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
+		}
+		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next}
+		n := cur.Polls + 1
+		if err := workflow.NewTimerWithOptions(ctx, cb.Interval.D(), workflow.TimerOptions{Summary: fmt.Sprintf("wait for poll %d", n)}).Get(ctx, nil); err != nil {
+			return err
+		}
+		pctx := workflow.WithActivityOptions(ctx, activityOptions(poll, fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL)), PollTries))
+		var out activities.CheckStatusOutput
+		err := workflow.ExecuteActivity(pctx, a.CheckStatus, activities.CheckStatusInput{
+			Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success,
+		}).Get(ctx, &out)
+		cur.Polls = n
+		if err != nil {
+			return err
+		}
+		cur.LastStatus = out.Status
+		switch out.Outcome {
+		case activities.OutcomePending:
+			continue
+		case activities.OutcomeSuccess:
+			cur.CallbackResponse = out.Response
+			return nil
+		}
+		cur.CallbackResponse = out.Response
+		excerpt := ""
+		if out.Response != nil {
+			excerpt = out.Response.Excerpt()
+		}
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: job %s ended with status %q%s", cur.TaskID, out.Status, excerpt), httpnode.ErrCallbackStatus, nil)
+	}
+}
+
+// finish builds the result and decides, by onFailure, whether the workflow
+// completes with it or fails carrying it.
+func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) (httpnode.Result, error) {
+	cur := r.st.Current
+	res := httpnode.Result{
+		Status: status, Name: r.node.Name, Attempts: r.st.Attempt, AttemptLog: r.st.AttemptLog,
+		Request: cur.Sent, Response: cur.Response, TaskID: cur.TaskID,
+		CallbackStatus: cur.LastStatus, Polls: cur.Polls, CallbackResponse: cur.CallbackResponse,
+		Error: failure, StartTime: r.st.StartTime, EndTime: workflow.Now(ctx),
+	}
+	if status == httpnode.StatusSkipped {
+		res.Attempts = 0
+	}
+	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
+	if failure == nil || r.node.OnFailure == httpnode.OnFailureContinue {
+		return res, nil
+	}
+	return res, temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, res)
+}
+
+func (r *nodeRun) timeoutError() *httpnode.Error {
+	return &httpnode.Error{Type: httpnode.ErrNodeTimeout, Message: fmt.Sprintf("node: timeout %s passed during attempt %d", r.node.Timeout, r.st.Attempt)}
+}
+
+func activityOptions(req httpnode.Request, summary string, tries int32) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		// The HTTP client enforces the per-try timeout; the margin covers
+		// building the request and reading the body.
+		StartToCloseTimeout: req.Timeout.D() + 10*time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: tries,
+		},
+		Summary: summary,
+	}
+}
+
+// toError reduces an activity or workflow error to its stable type and message.
+func toError(err error) *httpnode.Error {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return &httpnode.Error{Type: app.Type(), Message: app.Message()}
+	}
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		return &httpnode.Error{Type: httpnode.ErrActivityTimeout, Message: "an activity timed out (" + timeout.TimeoutType().String() + "): the worker running it may have been lost"}
+	}
+	return &httpnode.Error{Type: "Unknown", Message: err.Error()}
+}
+
+func isContinueAsNew(err error) bool {
+	var can *workflow.ContinueAsNewError
+	return errors.As(err, &can)
+}
+
+func statusCode(r *httpnode.Response) int {
+	if r == nil {
+		return 0
+	}
+	return r.StatusCode
+}

@@ -1,0 +1,68 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// State is what a node carries across continue-as-new. A nil State starts a
+// node; the workflow passes its State to the next run.
+type State struct {
+	// Attempt is the current attempt, from 1.
+	Attempt   int       `json:"attempt"`
+	StartTime time.Time `json:"startTime"`
+	// Deadline is when the node times out (zero: no node timeout).
+	Deadline time.Time `json:"deadline,omitzero"`
+	// KeySeed makes idempotency keys unique to this node run and stable
+	// across its runs: the workflow id and the first run's id.
+	KeySeed    string                    `json:"keySeed"`
+	AttemptLog []httpnode.AttemptOutcome `json:"attemptLog,omitempty"`
+	Current    AttemptState              `json:"current"`
+}
+
+// AttemptState is the progress of the current attempt.
+type AttemptState struct {
+	Sent     *httpnode.SentRequest `json:"sent,omitempty"`
+	Response *httpnode.Response    `json:"response,omitempty"`
+	TaskID   string                `json:"taskId,omitempty"`
+	// StatusURL is set once the main request succeeded and polling began.
+	StatusURL        string             `json:"statusUrl,omitempty"`
+	PollDeadline     time.Time          `json:"pollDeadline,omitzero"`
+	Polls            int                `json:"polls,omitempty"`
+	LastStatus       string             `json:"lastStatus,omitempty"`
+	CallbackResponse *httpnode.Response `json:"callbackResponse,omitempty"`
+}
+
+// Progress answers the "progress" query.
+type Progress struct {
+	// Phase is "request" (main request in flight), "waiting" (polling),
+	// "retry-wait" (between attempts) or "done".
+	Phase        string     `json:"phase"`
+	Attempt      int        `json:"attempt"`
+	Polls        int        `json:"polls"`
+	LastStatus   string     `json:"lastStatus,omitempty"`
+	TaskID       string     `json:"taskId,omitempty"`
+	NextPollTime *time.Time `json:"nextPollTime,omitempty"`
+	NextTryTime  *time.Time `json:"nextTryTime,omitempty"`
+}
+
+// Progress phases.
+const (
+	PhaseRequest   = "request"
+	PhaseWaiting   = "waiting"
+	PhaseRetryWait = "retry-wait"
+	PhaseDone      = "done"
+)
+
+// idempotencyKey is a UUID-shaped key derived from the node run and attempt:
+// the same for every try of an attempt, on every replay and after
+// continue-as-new.
+func (s *State) idempotencyKey() string {
+	sum := sha256.Sum256([]byte(s.KeySeed + "/" + strconv.Itoa(s.Attempt)))
+	h := hex.EncodeToString(sum[:16])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
