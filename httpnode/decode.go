@@ -118,9 +118,14 @@ func jsonFields(t reflect.Type) map[string][]int {
 }
 
 func unknownField(k string, fields map[string][]int) string {
-	best, bestDist := "", 3
+	best, bestDist := "", max(3, len(k)/3+1)
+	lk := strings.ToLower(k)
 	for name := range fields {
-		d := editDistance(strings.ToLower(k), strings.ToLower(name))
+		ln := strings.ToLower(name)
+		d := editDistance(lk, ln)
+		if commonPrefix(lk, ln) >= 4 {
+			d = min(d, 2) // "retries" for "retry", "head" for "headers"
+		}
 		if d < bestDist || (d == bestDist && name < best) {
 			best, bestDist = name, d
 		}
@@ -134,6 +139,14 @@ func unknownField(k string, fields map[string][]int) string {
 	}
 	sort.Strings(names)
 	return "unknown field (allowed: " + strings.Join(names, ", ") + ")"
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func editDistance(a, b string) int {

@@ -1,0 +1,89 @@
+package activities
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+func checkInput(url string) CheckStatusInput {
+	cb := httpnode.Node{Callback: &httpnode.Callback{Request: httpnode.Request{URL: url}}}.WithDefaults().Callback
+	return CheckStatusInput{Request: cb.Request, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success}
+}
+
+func TestCheckStatus_Outcomes(t *testing.T) {
+	cases := []struct {
+		body, outcome, status string
+		keepsBody             bool
+	}{
+		{`{"status": "PROCESSING"}`, OutcomePending, "PROCESSING", false},
+		{`{"status": "SUCCESS", "output": "s3://x"}`, OutcomeSuccess, "SUCCESS", true},
+		{`{"status": "FAILED", "reason": "disk full"}`, OutcomeFailure, "FAILED", true},
+	}
+	for _, tc := range cases {
+		srv, got := recorder(t, 200, tc.body)
+		out, err := newActivities().CheckStatus(context.Background(), checkInput(srv.URL+"/status/t-1"))
+		require.NoError(t, err)
+		require.Equal(t, "/status/t-1", got.path)
+		require.Equal(t, tc.outcome, out.Outcome)
+		require.Equal(t, tc.status, out.Status)
+		require.Equal(t, tc.keepsBody, out.Response != nil, "bodies are kept for final statuses only")
+	}
+}
+
+func TestCheckStatus_NestedFieldAndPost(t *testing.T) {
+	srv, got := recorder(t, 200, `{"data": {"state": "DONE"}}`)
+	in := checkInput(srv.URL + "/query")
+	in.Request.Method = "POST"
+	in.Request.Body = []byte(`{"taskId": "t-1"}`)
+	in.Request.BodyType = httpnode.BodyJSON
+	in.StatusField = "data.state"
+	in.Success = []string{"DONE"}
+	out, err := newActivities().CheckStatus(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeSuccess, out.Outcome)
+	require.Equal(t, "POST", got.method)
+	require.Equal(t, `{"taskId":"t-1"}`, got.body)
+}
+
+func TestCheckStatus_BadResponses(t *testing.T) {
+	cases := []struct {
+		name      string
+		status    int
+		body      string
+		errType   string
+		retryable bool
+		msg       string
+	}{
+		{"not found", 404, `{"error": "unknown task"}`, httpnode.ErrHTTPStatus, false, "answered 404 Not Found"},
+		{"server error", 503, ``, httpnode.ErrHTTPStatus, true, "answered 503"},
+		{"not json", 200, `<html>ok</html>`, httpnode.ErrCallbackResponse, false, "the body is not JSON (set callback.statusField"},
+		{"no status field", 200, `{"state": "DONE"}`, httpnode.ErrCallbackResponse, false, `the body has no field "status"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, _ := recorder(t, tc.status, tc.body)
+			_, err := newActivities().CheckStatus(context.Background(), checkInput(srv.URL+"/status/t"))
+			app := requireAppError(t, err, tc.errType, tc.retryable)
+			require.Contains(t, app.Message(), tc.msg)
+		})
+	}
+}
+
+func TestCheckStatus_TruncatedBodySaysSo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"pad": "` + strings.Repeat("x", 500) + `", "status": "SUCCESS"}`))
+	}))
+	defer srv.Close()
+	in := checkInput(srv.URL)
+	in.Request.MaxResponseBytes = 100
+	_, err := newActivities().CheckStatus(context.Background(), in)
+	app := requireAppError(t, err, httpnode.ErrCallbackResponse, false)
+	require.Contains(t, app.Message(), "cut at callback.maxResponseBytes")
+}

@@ -1,0 +1,134 @@
+package httpnode
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDecode_ValidNode(t *testing.T) {
+	n, err := Decode([]byte(`{
+		"name": "export",
+		"request": {"method": "post", "url": "https://api.example.com/jobs", "body": {"kind": "daily"},
+			"auth": {"type": "bearer", "token": "${secret.API_TOKEN}"}, "timeout": "15s"},
+		"callback": {"url": "https://api.example.com/status", "interval": "30s", "maxPolls": 10},
+		"retry": {"count": 0},
+		"timeout": "2h"
+	}`))
+	require.NoError(t, err)
+	require.Equal(t, "export", n.Name)
+	require.Equal(t, "15s", n.Request.Timeout.String())
+	require.Equal(t, 0, *n.Retry.Count)
+	d := n.WithDefaults()
+	require.Equal(t, "POST", d.Request.Method)
+	require.Equal(t, BodyJSON, d.Request.BodyType)
+	require.Equal(t, []string{"PROCESSING"}, d.Callback.Pending)
+	require.Equal(t, []string{"SUCCESS"}, d.Callback.Success)
+	require.Equal(t, "taskId", d.Callback.TaskIDField)
+	require.Equal(t, DefaultPollDeadline, d.Callback.Deadline.D())
+	require.Equal(t, 0, *d.Retry.Count, "an explicit retry count of 0 is kept")
+	require.Equal(t, DefaultRetryCount, *Node{}.WithDefaults().Retry.Count)
+}
+
+// Each bad input is rejected with the field path and what is allowed.
+func TestDecode_RejectsWithFieldPath(t *testing.T) {
+	const base = `"url": "https://api.example.com/jobs"`
+	cases := []struct {
+		name, input, want string
+	}{
+		{"empty", ``, `node: input is empty`},
+		{"not an object", `[1]`, `node: must be an object`},
+		{"unknown top field", `{"request": {` + base + `}, "retries": 1}`, `retries: unknown field (did you mean "retry"?)`},
+		{"misspelt nested field", `{"request": {` + base + `, "methd": "GET"}}`, `request.methd: unknown field (did you mean "method"?)`},
+		{"case matters", `{"request": {"URL": "https://x.example"}}`, `request.URL: unknown field (did you mean "url"?)`},
+		{"far-off field lists the allowed", `{"request": {` + base + `}, "zzzzzzzz": 1}`, `zzzzzzzz: unknown field (allowed: callback, description,`},
+		{"bad duration", `{"request": {` + base + `}, "callback": {"url": "https://x.example/s", "interval": "5x"}}`, `callback.interval: "5x" is not a duration (use e.g. "5s", "1m"`},
+		{"numeric duration", `{"request": {` + base + `, "timeout": 30}}`, `request.timeout: 30 is not a duration`},
+		{"bad method", `{"request": {` + base + `, "method": "FETCH"}}`, `request.method: "FETCH" is not supported (use one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)`},
+		{"ftp url", `{"request": {"url": "ftp://x.example/f"}}`, `request.url: scheme "ftp" is not supported (use http or https)`},
+		{"relative url", `{"request": {"url": "/jobs"}}`, `request.url: scheme "" is not supported`},
+		{"missing url", `{"request": {}}`, `request.url: is required`},
+		{"url with credentials", `{"request": {"url": "https://u:p@x.example/"}}`, `request.url: must not carry credentials`},
+		{"callback without url", `{"request": {` + base + `}, "callback": {"interval": "5s"}}`, `callback.url: is required when callback is set`},
+		{"negative retry count", `{"request": {` + base + `}, "retry": {"count": -1}}`, `retry.count: -1 is out of range (use 0 to 100`},
+		{"retry count not a number", `{"request": {` + base + `}, "retry": {"count": "two"}}`, `retry.count: must be a whole number`},
+		{"headers not strings", `{"request": {` + base + `, "headers": {"X-N": 1}}}`, `request.headers: must be an object whose values are strings`},
+		{"literal bearer token", `{"request": {` + base + `, "auth": {"type": "bearer", "token": "abc123"}}}`, `request.auth.token: must be a secret reference such as ${secret.API_TOKEN}, not a literal value`},
+		{"literal basic password", `{"request": {` + base + `, "auth": {"type": "basic", "username": "u", "password": "hunter2"}}}`, `request.auth.password: must be a secret reference`},
+		{"literal api key", `{"request": {` + base + `, "auth": {"type": "apiKey", "key": "k"}}}`, `request.auth.key: must be a secret reference`},
+		{"unknown auth type", `{"request": {` + base + `, "auth": {"type": "oauth"}}}`, `request.auth.type: "oauth" is not supported (use "bearer", "basic" or "apiKey")`},
+		{"literal authorization header", `{"request": {` + base + `, "headers": {"Authorization": "Bearer abc"}}}`, `request.headers.Authorization: carries a credential as a literal value`},
+		{"header with newline", `{"request": {` + base + `, "headers": {"X-A": "a\r\nX-B: b"}}}`, `request.headers.X-A: value must not contain CR or LF`},
+		{"secret in url", `{"request": {"url": "https://x.example/${secret.K}"}}`, `request.url: a secret reference is not allowed here`},
+		{"unknown parameter", `{"request": {` + base + `, "query": {"day": "${yyyyMMdd}"}}}`, `request.query.day: unknown parameter ${yyyyMMdd}`},
+		{"taskId outside callback", `{"request": {"url": "https://x.example/${taskId}"}}`, `request.url: ${taskId} is only available in callback fields`},
+		{"bad success status", `{"request": {` + base + `, "successStatus": ["2xx", "abc"]}}`, `request.successStatus[1]: "abc" is not a status pattern`},
+		{"bad error message key", `{"request": {` + base + `, "errorMessages": {"oops": "x"}}}`, `request.errorMessages.oops: key "oops" is not a status pattern`},
+		{"interval below timer floor", `{"request": {` + base + `}, "callback": {"url": "https://x.example/s", "interval": "200ms"}}`, `callback.interval: 200ms is below the minimum of 1s`},
+		{"pending and success overlap", `{"request": {` + base + `}, "callback": {"url": "https://x.example/s", "pending": ["A"], "success": ["A"]}}`, `callback.pending: "A" is also in callback.success`},
+		{"bad status field", `{"request": {` + base + `}, "callback": {"url": "https://x.example/s", "statusField": "a..b"}}`, `callback.statusField: "a..b" is not a dotted path`},
+		{"bad run status", `{"runStatus": "off", "request": {` + base + `}}`, `runStatus: "off" is not allowed (use "normal" or "skip")`},
+		{"bad onFailure", `{"onFailure": "ignore", "request": {` + base + `}}`, `onFailure: "ignore" is not allowed (use "abort" or "continue")`},
+		{"form body not an object", `{"request": {` + base + `, "bodyType": "form", "body": [1]}}`, `request.body: must be an object of strings, numbers or booleans for bodyType form`},
+		{"raw body not a string", `{"request": {` + base + `, "bodyType": "raw", "body": {"a": 1}}}`, `request.body: must be a JSON string for bodyType raw`},
+		{"bad body type", `{"request": {` + base + `, "bodyType": "xml", "body": "x"}}`, `request.bodyType: "xml" is not supported`},
+		{"cert without key", `{"request": {` + base + `, "tls": {"certFile": "c.pem"}}}`, `request.tls: certFile and keyFile go together`},
+		{"bad proxy", `{"request": {` + base + `, "proxy": "ftp://p"}}`, `request.proxy: "ftp://p" is not a proxy URL`},
+		{"response cap too large", `{"request": {` + base + `, "maxResponseBytes": 10485760}}`, `request.maxResponseBytes: 10485760 is out of range`},
+		{"negative timeout", `{"timeout": "-1s", "request": {` + base + `}}`, `timeout: must not be negative`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.input))
+			require.Error(t, err)
+			var verr *ValidationError
+			require.ErrorAs(t, err, &verr)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestDecode_ReportsEveryProblem(t *testing.T) {
+	_, err := Decode([]byte(`{"request": {"url": "ftp://x", "method": "FETCH"}, "retry": {"count": -2}, "extra": true}`))
+	var verr *ValidationError
+	require.ErrorAs(t, err, &verr)
+	var paths []string
+	for _, p := range verr.Problems {
+		paths = append(paths, p.Path)
+	}
+	// decoding problems are reported first; validation runs once the shape is right
+	require.Equal(t, []string{"extra"}, paths)
+
+	_, err = Decode([]byte(`{"request": {"url": "ftp://x", "method": "FETCH"}, "retry": {"count": -2}}`))
+	require.ErrorAs(t, err, &verr)
+	paths = paths[:0]
+	for _, p := range verr.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.Equal(t, []string{"request.method", "request.url", "retry.count"}, paths)
+}
+
+func TestDecode_SecretReferencesAccepted(t *testing.T) {
+	for _, auth := range []string{
+		`{"type": "bearer", "token": "${secret.T}"}`,
+		`{"type": "basic", "username": "svc", "password": "${secret.P}"}`,
+		`{"type": "apiKey", "key": "${secret.K}", "name": "key", "in": "query"}`,
+	} {
+		_, err := Decode([]byte(`{"request": {"url": "https://x.example", "auth": ` + auth + `, "headers": {"Authorization": "Token ${secret.T}"}}}`))
+		require.NoError(t, err, auth)
+	}
+}
+
+func TestNode_RoundTripsThroughJSON(t *testing.T) {
+	count := 2
+	n := Node{Name: "n", Request: Request{Method: "POST", URL: "https://x.example/jobs", Timeout: Duration(5e9)},
+		Callback: &Callback{Request: Request{URL: "https://x.example/status"}, Interval: Duration(3e9)},
+		Retry:    &Retry{Count: &count, Interval: Duration(60e9)}}
+	b, err := jsonMarshal(n)
+	require.NoError(t, err)
+	require.False(t, strings.Contains(string(b), `"Request"`), "the embedded request is flattened: %s", b)
+	got, err := Decode(b)
+	require.NoError(t, err)
+	require.Equal(t, n, got)
+}
