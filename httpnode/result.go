@@ -60,10 +60,9 @@ type Error struct {
 
 // SentRequest is a request as it went out, with secret values masked.
 type SentRequest struct {
-	Method         string            `json:"method"`
-	URL            string            `json:"url"`
-	Headers        map[string]string `json:"headers,omitempty"`
-	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // Response is an HTTP response as kept in history: status, headers, the body
