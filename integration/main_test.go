@@ -1,0 +1,146 @@
+// Package integration runs HTTP nodes end to end: a real Temporal server in
+// process (temporaltest), the real worker registration, and real HTTP
+// services on loopback.
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+// server is the one Temporal server of this package.
+var server *temporaltest.TestServer
+
+func TestMain(m *testing.M) {
+	server = temporaltest.NewServer()
+	code := m.Run()
+	server.Stop()
+	os.Exit(code)
+}
+
+const jobToken = "job-token-5ecret"
+
+// secrets is the worker's secret source in these tests.
+var secrets = activities.EnvSecrets{LookupEnv: func(k string) (string, bool) {
+	if k == activities.DefaultSecretPrefix+"JOB_TOKEN" {
+		return jobToken, true
+	}
+	return "", false
+}}
+
+// fixture is a job service on loopback and a task queue of the test's own.
+type fixture struct {
+	c         client.Client
+	taskQueue string
+	jobs      *jobservice.Service
+	url       string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	jobs := jobservice.New()
+	jobs.Token = jobToken
+	srv := httptest.NewServer(jobs.Handler())
+	t.Cleanup(srv.Close)
+	return &fixture{c: server.GetDefaultClient(), taskQueue: "it-" + t.Name(), jobs: jobs, url: srv.URL}
+}
+
+func (f *fixture) startWorker(t *testing.T) worker.Worker {
+	t.Helper()
+	w := worker.New(f.c, f.taskQueue, worker.Options{})
+	workflows.Register(w, activities.New(secrets))
+	require.NoError(t, w.Start())
+	return w
+}
+
+// node is the async-job scenario against the fixture's job service.
+func (f *fixture) node(jobBody string) json.RawMessage {
+	auth := `{"type": "bearer", "token": "${secret.JOB_TOKEN}"}`
+	return json.RawMessage(`{
+		"name": "export",
+		"request": {"method": "POST", "url": "` + f.url + `/jobs", "auth": ` + auth + `, "body": ` + jobBody + `},
+		"callback": {"url": "` + f.url + `/status", "interval": "1s", "auth": ` + auth + `},
+		"retry": {"count": 0}
+	}`)
+}
+
+func (f *fixture) start(t *testing.T, node json.RawMessage) client.WorkflowRun {
+	t.Helper()
+	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: "node-" + t.Name(), TaskQueue: f.taskQueue, WorkflowExecutionTimeout: 2 * time.Minute,
+	}, workflows.HTTPNodeName, node)
+	require.NoError(t, err)
+	return run
+}
+
+func (f *fixture) history(t *testing.T, run client.WorkflowRun) *historypb.History {
+	t.Helper()
+	it := f.c.GetWorkflowHistory(context.Background(), run.GetID(), run.GetRunID(), false, 0)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// payloadText is every payload in a history, decoded, plus the rest of the
+// history as text: what an operator can read in Temporal Web.
+func payloadText(h *historypb.History) string {
+	var b strings.Builder
+	var walk func(m protoreflect.Message)
+	walk = func(m protoreflect.Message) {
+		if p, ok := m.Interface().(*commonpb.Payload); ok {
+			b.Write(p.GetData())
+			b.WriteByte('\n')
+			return
+		}
+		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+			switch {
+			case fd.IsList() && fd.Message() != nil:
+				for i := range v.List().Len() {
+					walk(v.List().Get(i).Message())
+				}
+			case fd.IsMap() && fd.MapValue().Message() != nil:
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool { walk(mv.Message()); return true })
+			case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
+				walk(v.Message())
+			case fd.Kind() == protoreflect.StringKind && !fd.IsList() && !fd.IsMap():
+				b.WriteString(v.String())
+				b.WriteByte('\n')
+			}
+			return true
+		})
+	}
+	walk(proto.Clone(h).ProtoReflect())
+	return b.String()
+}
+
+func resultOf(t *testing.T, run client.WorkflowRun) httpnode.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res httpnode.Result
+	require.NoError(t, run.Get(ctx, &res))
+	return res
+}

@@ -1,0 +1,99 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// The async-job scenario end to end: POST a job, poll /status/<taskId> until
+// SUCCESS; the bearer token never reaches history.
+func TestHTTPNode_AsyncJobSucceeds(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	run := f.start(t, f.node(`{"polls": 3}`))
+	res := resultOf(t, run)
+
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Equal(t, 3, res.Polls)
+	require.Equal(t, "SUCCESS", res.CallbackStatus)
+	require.Regexp(t, `^job-[0-9a-f]{12}$`, res.TaskID)
+	require.Equal(t, "Bearer ***", res.Request.Headers["Authorization"])
+	require.EqualValues(t, 1, f.jobs.Submissions())
+	require.EqualValues(t, 3, f.jobs.Polls())
+
+	hist := f.history(t, run)
+	text := payloadText(hist)
+	require.NotContains(t, text, jobToken, "no secret in history")
+	require.Contains(t, text, "${secret.JOB_TOKEN}", "the reference, not the value, is stored")
+	require.Contains(t, text, "POST "+f.url+"/jobs", "the main request's activity summary")
+	require.Contains(t, text, "poll 3: GET "+f.url+"/status/"+res.TaskID, "each poll is named")
+
+	if os.Getenv("HTTPNODE_RECORD_HISTORY") != "" {
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", "async_job_success.json"), b, 0o644))
+	}
+}
+
+func TestHTTPNode_FailingJob(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	run := f.start(t, f.node(`{"polls": 2, "outcome": "FAILED"}`))
+	err := run.Get(context.Background(), nil)
+	var app *temporal.ApplicationError
+	require.True(t, errors.As(err, &app), "got %v", err)
+	require.Equal(t, httpnode.ErrCallbackStatus, app.Type())
+	require.Contains(t, app.Message(), `ended with status "FAILED"`)
+	var res httpnode.Result
+	require.NoError(t, app.Details(&res))
+	require.Equal(t, httpnode.StatusFailed, res.Status)
+	require.Equal(t, 2, res.Polls)
+	require.EqualValues(t, 1, f.jobs.Submissions())
+}
+
+func TestHTTPNode_FailingJobContinue(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	node := f.node(`{"polls": 1, "outcome": "FAILED"}`)
+	node = append(node[:len(node)-2], []byte(`, "onFailure": "continue"}`)...)
+	res := resultOf(t, f.start(t, node))
+	require.Equal(t, httpnode.StatusFailed, res.Status)
+	require.Equal(t, httpnode.ErrCallbackStatus, res.Error.Type)
+}
+
+// A worker stopped in the middle of polling, and a new one finishing the node:
+// the main request is sent exactly once.
+func TestHTTPNode_SurvivesWorkerRestart(t *testing.T) {
+	f := newFixture(t)
+	first := f.startWorker(t)
+	run := f.start(t, f.node(`{"seconds": 3600}`))
+	require.Eventually(t, func() bool { return f.jobs.Polls() >= 2 }, 30*time.Second, 20*time.Millisecond)
+	first.Stop()
+	stoppedAt := f.jobs.Polls()
+
+	second := f.startWorker(t)
+	defer second.Stop()
+	require.Eventually(t, func() bool { return f.jobs.Polls() > stoppedAt }, 30*time.Second, 20*time.Millisecond, "the new worker polls on")
+	var progress struct {
+		TaskID string `json:"taskId"`
+	}
+	v, err := f.c.QueryWorkflow(context.Background(), run.GetID(), run.GetRunID(), "progress")
+	require.NoError(t, err)
+	require.NoError(t, v.Get(&progress))
+	require.True(t, f.jobs.Finish(progress.TaskID, "SUCCESS"))
+
+	res := resultOf(t, run)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.EqualValues(t, 1, f.jobs.Submissions(), "the main request is sent exactly once")
+	require.GreaterOrEqual(t, res.Polls, 3)
+}
