@@ -21,10 +21,34 @@ func Decode(data []byte) (Node, error) {
 	}
 	var errs []FieldError
 	decodeStrict(data, reflect.ValueOf(&n).Elem(), "", &errs)
-	if len(errs) > 0 {
+	if len(errs) > 0 && errs[0].Path == "node" {
 		return n, &ValidationError{Problems: errs}
 	}
-	return n, n.Validate()
+	// Validate what did decode too, so one run reports every problem; a
+	// field that failed to decode is not reported again as missing.
+	var verr *ValidationError
+	if errors.As(n.Validate(), &verr) {
+		for _, p := range verr.Problems {
+			if !covered(errs, p.Path) {
+				errs = append(errs, p)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return n, nil
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Path < errs[j].Path })
+	return n, &ValidationError{Problems: errs}
+}
+
+// covered reports whether path or one of its parents already has a problem.
+func covered(errs []FieldError, path string) bool {
+	for _, e := range errs {
+		if path == e.Path || strings.HasPrefix(path, e.Path+".") || strings.HasPrefix(e.Path, path+".") {
+			return true
+		}
+	}
+	return false
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

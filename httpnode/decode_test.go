@@ -90,23 +90,15 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 }
 
 func TestDecode_ReportsEveryProblem(t *testing.T) {
-	_, err := Decode([]byte(`{"request": {"url": "ftp://x", "method": "FETCH"}, "retry": {"count": -2}, "extra": true}`))
+	_, err := Decode([]byte(`{"request": {"url": "ftp://x", "methd": "GET", "auth": {"type": "bearer", "token": "abc"}},
+		"callback": {"interval": "5x"}, "retry": {"count": -2}, "extra": true}`))
 	var verr *ValidationError
 	require.ErrorAs(t, err, &verr)
 	var paths []string
 	for _, p := range verr.Problems {
 		paths = append(paths, p.Path)
 	}
-	// decoding problems are reported first; validation runs once the shape is right
-	require.Equal(t, []string{"extra"}, paths)
-
-	_, err = Decode([]byte(`{"request": {"url": "ftp://x", "method": "FETCH"}, "retry": {"count": -2}}`))
-	require.ErrorAs(t, err, &verr)
-	paths = paths[:0]
-	for _, p := range verr.Problems {
-		paths = append(paths, p.Path)
-	}
-	require.Equal(t, []string{"request.method", "request.url", "retry.count"}, paths)
+	require.Equal(t, []string{"callback.interval", "callback.url", "extra", "request.auth.token", "request.methd", "request.url", "retry.count"}, paths)
 }
 
 func TestDecode_SecretReferencesAccepted(t *testing.T) {

@@ -1,0 +1,91 @@
+// Package conn holds the Temporal connection settings shared by the worker
+// and the starter: flags with the temporal CLI's environment variables as
+// defaults, and a dial that fails with a message saying what to do.
+package conn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+)
+
+// Options are the connection settings.
+type Options struct {
+	Address, Namespace string
+	// TLS is forced on by TLS, by a client certificate, or by an API key.
+	TLS                      bool
+	ClientCert, ClientKey    string
+	ServerCACert, ServerName string
+	APIKey                   string
+}
+
+// DefaultAddress is where a local (and the --dev) Temporal server listens.
+const DefaultAddress = "127.0.0.1:7233"
+
+// Register adds the connection flags to fs; the variables named in their
+// usage apply through flagenv.Apply. The API key is read from
+// TEMPORAL_API_KEY only: flags show in process lists.
+func (o *Options) Register(fs *flag.FlagSet) {
+	fs.StringVar(&o.Address, "address", DefaultAddress, "Temporal frontend host:port (TEMPORAL_ADDRESS)")
+	fs.StringVar(&o.Namespace, "namespace", "default", "Temporal namespace (TEMPORAL_NAMESPACE)")
+	fs.BoolVar(&o.TLS, "tls", false, "connect with TLS (TEMPORAL_TLS)")
+	fs.StringVar(&o.ClientCert, "tls-cert-path", "", "client certificate for mTLS (TEMPORAL_TLS_CLIENT_CERT_PATH)")
+	fs.StringVar(&o.ClientKey, "tls-key-path", "", "client key for mTLS (TEMPORAL_TLS_CLIENT_KEY_PATH)")
+	fs.StringVar(&o.ServerCACert, "tls-ca-path", "", "CA of the server certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH)")
+	fs.StringVar(&o.ServerName, "tls-server-name", "", "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
+	o.APIKey = os.Getenv("TEMPORAL_API_KEY")
+}
+
+// ClientOptions returns the SDK client options for o.
+func (o Options) ClientOptions(logger log.Logger) (client.Options, error) {
+	opts := client.Options{HostPort: o.Address, Namespace: o.Namespace, Logger: logger}
+	if o.TLS || o.ClientCert != "" || o.APIKey != "" || o.ServerCACert != "" {
+		conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
+		if o.ClientCert != "" || o.ClientKey != "" {
+			cert, err := tls.LoadX509KeyPair(o.ClientCert, o.ClientKey)
+			if err != nil {
+				return opts, fmt.Errorf("--tls-cert-path/--tls-key-path: %v", err)
+			}
+			conf.Certificates = []tls.Certificate{cert}
+		}
+		if o.ServerCACert != "" {
+			pem, err := os.ReadFile(o.ServerCACert)
+			if err != nil {
+				return opts, fmt.Errorf("--tls-ca-path: %v", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return opts, fmt.Errorf("--tls-ca-path: %s holds no PEM certificate", o.ServerCACert)
+			}
+			conf.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = conf
+	}
+	if o.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(o.APIKey)
+	}
+	return opts, nil
+}
+
+// Dial connects to Temporal, waiting at most 10s for the server.
+func (o Options) Dial(ctx context.Context, logger log.Logger) (client.Client, error) {
+	opts, err := o.ClientOptions(logger)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %q): %v\n"+
+			"start a local server with `go run ./worker --dev`, or set TEMPORAL_ADDRESS / --address", o.Address, o.Namespace, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http/httptrace"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/flagenv"
+)
+
+// TestReport is what "starter test" shows: the request as sent (secrets
+// masked), the response, the time breakdown and the node's verdict.
+type TestReport struct {
+	RequestTime time.Time             `json:"requestTime"`
+	Request     *httpnode.SentRequest `json:"request,omitempty"`
+	Response    *httpnode.Response    `json:"response,omitempty"`
+	Timing      Timing                `json:"timing"`
+	// Verdict is "success" or the error type the node would fail with;
+	// Error says why.
+	Verdict string `json:"verdict"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Timing breaks a request's duration down; a phase that did not happen
+// (a reused connection, plain HTTP) is absent.
+type Timing struct {
+	TotalMs     float64  `json:"totalMs"`
+	DNSMs       *float64 `json:"dnsMs,omitempty"`
+	ConnectMs   *float64 `json:"connectMs,omitempty"`
+	TLSMs       *float64 `json:"tlsMs,omitempty"`
+	FirstByteMs *float64 `json:"firstByteMs,omitempty"`
+}
+
+func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	prefix := fs.String("secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: starter test [flags] <node.json>")
+		fs.PrintDefaults()
+	}
+	path, code := parseWithFile(fs, args, stderr)
+	if code >= 0 {
+		return code
+	}
+	if err := flagenv.Apply(fs); err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return exitInvalid
+	}
+	node, _, code := loadNode(path, stderr)
+	if code >= 0 {
+		return code
+	}
+	report := sendOnce(ctx, activities.New(activities.EnvSecrets{Prefix: *prefix}), node.WithDefaults().Request)
+	if *asJSON {
+		b, _ := json.MarshalIndent(report, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+	} else {
+		printReport(stdout, report)
+	}
+	if report.Verdict != "success" {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// sendOnce sends r through the activity's own code, once (no retries),
+// tracing the connection phases.
+func sendOnce(ctx context.Context, a *activities.Activities, r httpnode.Request) TestReport {
+	var mu sync.Mutex
+	var t0, dnsStart, connStart, tlsStart time.Time
+	var tm Timing
+	ms := func(from time.Time) *float64 {
+		v := float64(time.Since(from).Microseconds()) / 1000
+		return &v
+	}
+	trace := &httptrace.ClientTrace{
+		DNSStart:          func(httptrace.DNSStartInfo) { mu.Lock(); dnsStart = time.Now(); mu.Unlock() },
+		DNSDone:           func(httptrace.DNSDoneInfo) { mu.Lock(); tm.DNSMs = ms(dnsStart); mu.Unlock() },
+		ConnectStart:      func(string, string) { mu.Lock(); connStart = time.Now(); mu.Unlock() },
+		ConnectDone:       func(string, string, error) { mu.Lock(); tm.ConnectMs = ms(connStart); mu.Unlock() },
+		TLSHandshakeStart: func() { mu.Lock(); tlsStart = time.Now(); mu.Unlock() },
+		TLSHandshakeDone: func(tls.ConnectionState, error) {
+			mu.Lock()
+			tm.TLSMs = ms(tlsStart)
+			mu.Unlock()
+		},
+		GotFirstResponseByte: func() { mu.Lock(); tm.FirstByteMs = ms(t0); mu.Unlock() },
+	}
+	t0 = time.Now()
+	rep := TestReport{RequestTime: t0.UTC()}
+	out, err := a.SendRequest(httptrace.WithClientTrace(ctx, trace), activities.SendRequestInput{Request: r})
+	mu.Lock()
+	tm.TotalMs = *ms(t0)
+	rep.Timing = tm
+	mu.Unlock()
+	rep.Verdict = "success"
+	if err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) {
+			rep.Verdict, rep.Error = app.Type(), app.Message()
+			if app.HasDetails() {
+				_ = app.Details(&out)
+			}
+		} else {
+			rep.Verdict, rep.Error = "Error", err.Error()
+		}
+	}
+	if out.Sent.Method != "" {
+		rep.Request, rep.Response = &out.Sent, &out.Response
+	}
+	return rep
+}
+
+func printReport(w io.Writer, r TestReport) {
+	if r.Request != nil {
+		fmt.Fprintf(w, "%s %s\n", r.Request.Method, r.Request.URL)
+	}
+	fmt.Fprintf(w, "request time  %s\n", r.RequestTime.Format(time.RFC3339Nano))
+	if r.Response != nil {
+		fmt.Fprintf(w, "status        %s\n", r.Response.Status)
+	}
+	fmt.Fprintf(w, "duration      %.1fms (%s)\n", r.Timing.TotalMs, breakdown(r.Timing))
+	if r.Request != nil {
+		fmt.Fprintln(w, "request headers")
+		printHeaders(w, r.Request.Headers)
+	}
+	if r.Response != nil {
+		fmt.Fprintln(w, "response headers")
+		printHeaders(w, r.Response.Headers)
+		size := fmt.Sprintf("%d bytes", len(r.Response.BodyBytes()))
+		if r.Response.Truncated {
+			size += ", truncated at request.maxResponseBytes"
+		}
+		fmt.Fprintf(w, "body (%s)\n", size)
+		fmt.Fprintln(w, prettyBody(*r.Response))
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "verdict       %s: %s\n", r.Verdict, r.Error)
+	} else {
+		fmt.Fprintf(w, "verdict       %s\n", r.Verdict)
+	}
+}
+
+func breakdown(t Timing) string {
+	part := func(name string, v *float64) string {
+		if v == nil {
+			return name + " -"
+		}
+		return fmt.Sprintf("%s %.1fms", name, *v)
+	}
+	return strings.Join([]string{part("dns", t.DNSMs), part("connect", t.ConnectMs), part("tls", t.TLSMs), part("first byte", t.FirstByteMs)}, ", ")
+}
+
+func printHeaders(w io.Writer, h map[string]string) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %s: %s\n", k, h[k])
+	}
+}
+
+func prettyBody(r httpnode.Response) string {
+	if r.BodyEncoding != "" {
+		return "  (binary, base64) " + r.Body
+	}
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(r.Body), "  ", "  ") == nil {
+		return "  " + buf.String()
+	}
+	return "  " + r.Body
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+func validateCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "usage: starter validate <node.json>") }
+	path, code := parseWithFile(fs, args, stderr)
+	if code >= 0 {
+		return code
+	}
+	if _, _, code := loadNode(path, stderr); code >= 0 {
+		return code
+	}
+	fmt.Fprintf(stdout, "%s: valid\n", path)
+	return exitOK
+}
+
+// parseWithFile parses flags and the one file argument, wherever it stands.
+// code is -1 when the caller should go on.
+func parseWithFile(fs *flag.FlagSet, args []string, stderr io.Writer) (path string, code int) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", exitOK
+			}
+			return "", exitInvalid
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		fmt.Fprintln(stderr, "starter: give exactly one node file")
+		return "", exitInvalid
+	}
+	return files[0], -1
+}
+
+// loadNode reads and validates a node file; on a problem it prints every
+// error with its field path and returns exitInvalid, else code -1.
+func loadNode(path string, stderr io.Writer) (httpnode.Node, []byte, int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "starter: %v\n", err)
+		return httpnode.Node{}, nil, exitInvalid
+	}
+	node, err := httpnode.Decode(data)
+	var verr *httpnode.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", path, len(verr.Problems))
+		for _, p := range verr.Problems {
+			fmt.Fprintf(stderr, "  %s: %s\n", p.Path, p.Message)
+		}
+		return node, nil, exitInvalid
+	}
+	return node, data, -1
+}

@@ -1,0 +1,132 @@
+// Command worker runs the HTTP node worker: it polls the http-node task queue
+// of a Temporal server and runs HTTPNode workflows and their activities.
+//
+//	go run ./worker --dev          # with an embedded Temporal server and Web UI
+//	go run ./worker                # against TEMPORAL_ADDRESS (default 127.0.0.1:7233)
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/internal/conn"
+	"github.com/httpnode/httpnode/internal/flagenv"
+	"github.com/httpnode/httpnode/internal/logging"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitUnreachable = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr, nil))
+}
+
+type config struct {
+	conn             conn.Options
+	taskQueue        string
+	maxActivities    int
+	maxWorkflowTasks int
+	stopTimeout      time.Duration
+	logLevel         string
+	logFormat        string
+	secretPrefix     string
+	dev              devConfig
+}
+
+func parse(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.conn.Register(fs)
+	fs.StringVar(&c.taskQueue, "task-queue", workflows.TaskQueue, "task queue to poll (HTTPNODE_TASK_QUEUE)")
+	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "requests and polls in flight at once (HTTPNODE_MAX_CONCURRENT_ACTIVITIES)")
+	fs.IntVar(&c.maxWorkflowTasks, "max-concurrent-workflow-tasks", 100, "workflow tasks at once (HTTPNODE_MAX_CONCURRENT_WORKFLOW_TASKS)")
+	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may finish (HTTPNODE_STOP_TIMEOUT)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (HTTPNODE_LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", "json", "json or console (HTTPNODE_LOG_FORMAT)")
+	fs.StringVar(&c.secretPrefix, "secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
+	c.dev.register(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := flagenv.Apply(fs); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (the worker takes flags only; see --help)", fs.Arg(0))
+	}
+	if c.maxActivities < 1 || c.maxWorkflowTasks < 1 {
+		return c, errors.New("--max-concurrent-activities and --max-concurrent-workflow-tasks must be at least 1")
+	}
+	return c, nil
+}
+
+// run runs the worker until ctx is done and returns the exit code. ready, if
+// set, is called once the worker polls.
+func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int {
+	cfg, err := parse(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "worker:", err)
+		return exitUsage
+	}
+	logger, err := logging.New(stderr, cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		fmt.Fprintln(stderr, "worker:", err)
+		return exitUsage
+	}
+	if cfg.dev.enabled {
+		stopDev, err := startDev(ctx, &cfg, logger)
+		if err != nil {
+			logger.Error().Err(err).Msg("cannot start the embedded Temporal server")
+			return exitFailure
+		}
+		defer stopDev()
+	}
+	c, err := cfg.conn.Dial(ctx, logging.SDK{L: logger})
+	if err != nil {
+		logger.Error().Msg(err.Error())
+		return exitUnreachable
+	}
+	defer c.Close()
+	w := worker.New(c, cfg.taskQueue, worker.Options{
+		MaxConcurrentActivityExecutionSize:     cfg.maxActivities,
+		MaxConcurrentWorkflowTaskExecutionSize: cfg.maxWorkflowTasks,
+		WorkerStopTimeout:                      cfg.stopTimeout,
+	})
+	workflows.Register(w, activities.New(activities.EnvSecrets{Prefix: cfg.secretPrefix}))
+	if err := w.Start(); err != nil {
+		logger.Error().Err(err).Msg("worker did not start")
+		return exitFailure
+	}
+	logger.Info().Str("address", cfg.conn.Address).Str("namespace", cfg.conn.Namespace).
+		Str("taskQueue", cfg.taskQueue).Msg("worker started")
+	if ready != nil {
+		ready()
+	}
+	<-ctx.Done()
+	logger.Info().Dur("stopTimeout", cfg.stopTimeout).Msg("stopping: letting in-flight requests finish")
+	w.Stop()
+	logger.Info().Msg("worker stopped")
+	return exitOK
+}
