@@ -9,6 +9,7 @@ import (
 const (
 	DefaultMethod           = "GET"
 	DefaultRequestTimeout   = 30 * time.Second
+	DefaultPollTimeout      = 10 * time.Second
 	DefaultMaxResponseBytes = 256 << 10
 	MaxResponseBytesLimit   = 1 << 20
 	DefaultPollInterval     = 10 * time.Second
@@ -57,6 +58,9 @@ func (n Node) WithDefaults() Node {
 	n.Retry = &retry
 	if n.Callback != nil {
 		cb := *n.Callback
+		if cb.Timeout == 0 {
+			cb.Timeout = Duration(DefaultPollTimeout) // status endpoints answer fast; a lost poll is retried sooner
+		}
 		cb.Request = cb.Request.withDefaults()
 		if cb.Interval == 0 {
 			cb.Interval = Duration(DefaultPollInterval)

@@ -86,7 +86,7 @@ type TLS struct {
 
 // Callback configures polling of the status URL of the job the main request
 // started. Its request fields (method, query, headers, auth, body, ...) work
-// as in Request; URL is required.
+// as in Request; URL is required, and timeout defaults to 10s per poll.
 type Callback struct {
 	Request
 	// Interval between polls (default 10s, at least 1s: Temporal timers do not

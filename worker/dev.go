@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	serverlog "go.temporal.io/server/common/log"
 
 	"github.com/httpnode/httpnode/internal/devserver"
 )
@@ -20,7 +19,7 @@ func startDev(_ context.Context, cfg *config, logger zerolog.Logger) (stop func(
 	start := time.Now()
 	srv, err := devserver.Start(devserver.Config{
 		Port: cfg.dev.port, UIPort: cfg.dev.uiPort, DataDir: cfg.dev.dataDir, Namespace: cfg.conn.Namespace,
-		Logger: serverlog.NewZapLogger(serverlog.BuildZapLogger(serverlog.Config{Level: "error", Format: "json"})),
+		Logger: logger,
 	})
 	if err != nil {
 		return nil, err

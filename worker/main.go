@@ -36,6 +36,9 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "probe" {
+		os.Exit(probe(os.Args[2:], os.Stderr))
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stderr, nil))
 }
 
@@ -48,6 +51,7 @@ type config struct {
 	logLevel         string
 	logFormat        string
 	secretPrefix     string
+	healthAddr       string
 	dev              devConfig
 }
 
@@ -63,6 +67,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (HTTPNODE_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console (HTTPNODE_LOG_FORMAT)")
 	fs.StringVar(&c.secretPrefix, "secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
+	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz and /readyz here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
 	c.dev.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -95,6 +100,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
 	}
+	hs, err := startHealth(cfg.healthAddr)
+	if err != nil {
+		logger.Error().Err(err).Msg("cannot serve health checks")
+		return exitUsage
+	}
+	defer hs.stop()
 	if cfg.dev.enabled {
 		stopDev, err := startDev(ctx, &cfg, logger)
 		if err != nil {
@@ -121,10 +132,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	}
 	logger.Info().Str("address", cfg.conn.Address).Str("namespace", cfg.conn.Namespace).
 		Str("taskQueue", cfg.taskQueue).Msg("worker started")
+	hs.ready.Store(true)
 	if ready != nil {
 		ready()
 	}
 	<-ctx.Done()
+	hs.ready.Store(false)
 	logger.Info().Dur("stopTimeout", cfg.stopTimeout).Msg("stopping: letting in-flight requests finish")
 	w.Stop()
 	logger.Info().Msg("worker stopped")

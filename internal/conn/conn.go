@@ -24,6 +24,8 @@ type Options struct {
 	ClientCert, ClientKey    string
 	ServerCACert, ServerName string
 	APIKey                   string
+	// ConnectTimeout bounds Dial (default 10s).
+	ConnectTimeout time.Duration
 }
 
 // DefaultAddress is where a local (and the --dev) Temporal server listens.
@@ -40,6 +42,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ClientKey, "tls-key-path", "", "client key for mTLS (TEMPORAL_TLS_CLIENT_KEY_PATH)")
 	fs.StringVar(&o.ServerCACert, "tls-ca-path", "", "CA of the server certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH)")
 	fs.StringVar(&o.ServerName, "tls-server-name", "", "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
+	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server at start (HTTPNODE_CONNECT_TIMEOUT)")
 	o.APIKey = os.Getenv("TEMPORAL_API_KEY")
 }
 
@@ -74,13 +77,17 @@ func (o Options) ClientOptions(logger log.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// Dial connects to Temporal, waiting at most 10s for the server.
+// Dial connects to Temporal, waiting at most ConnectTimeout (default 10s).
 func (o Options) Dial(ctx context.Context, logger log.Logger) (client.Client, error) {
 	opts, err := o.ClientOptions(logger)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	timeout := o.ConnectTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {

@@ -4,13 +4,15 @@
 package devserver
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
@@ -18,7 +20,6 @@ import (
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
-	"go.temporal.io/server/common/log"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
@@ -31,11 +32,12 @@ type Config struct {
 	UIPort    int    // Web UI port; 0 disables the UI
 	DataDir   string // SQLite lives here; "" keeps everything in memory
 	Namespace string // created at start, default "default"
-	Logger    log.Logger
+	Logger    zerolog.Logger
 }
 
 // Server is a running dev server.
 type Server struct {
+	quiet    atomic.Bool
 	temporal temporal.Server
 	ui       *uiserver.Server
 	// Address is the frontend's host:port; UIURL the Web UI's URL ("" without UI).
@@ -57,11 +59,13 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = log.NewNoopLogger()
-	}
-	if err := portFree(cfg.IP, cfg.Port, "--dev-port"); err != nil {
-		return nil, err
+	// Fixed ports (the frontend's and the next few) keep the server's
+	// membership identity across restarts: with fresh ports a restarted
+	// server waits for its previous incarnation to expire (~1 minute).
+	for _, p := range servicePorts(cfg.Port) {
+		if err := portFree(cfg.IP, p, "--dev-port"); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.UIPort != 0 {
 		if err := portFree(cfg.IP, cfg.UIPort, "--ui-port"); err != nil {
@@ -73,22 +77,17 @@ func Start(cfg Config) (*Server, error) {
 		sqlConf.ConnectAttributes["mode"] = "memory"
 		sqlConf.ConnectAttributes["cache"] = "shared"
 		sqlConf.DatabaseName = "httpnode-dev-" + strconv.Itoa(os.Getpid())
+		if err := sqlite.SetupSchema(sqlConf); err != nil {
+			return nil, fmt.Errorf("creating the in-memory schema: %w", err)
+		}
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("--dev-data-dir: %v", err)
 		}
 		sqlConf.ConnectAttributes["mode"] = "rwc"
-		sqlConf.ConnectAttributes["_journal_mode"] = "WAL"
 		sqlConf.DatabaseName = filepath.Join(cfg.DataDir, DatabaseFile)
-		if _, err := os.Stat(sqlConf.DatabaseName); errors.Is(err, os.ErrNotExist) {
-			if err := sqlite.SetupSchema(sqlConf); err != nil {
-				return nil, fmt.Errorf("creating the database schema in %s: %w", sqlConf.DatabaseName, err)
-			}
-		}
-	}
-	if cfg.DataDir == "" {
-		if err := sqlite.SetupSchema(sqlConf); err != nil {
-			return nil, fmt.Errorf("creating the in-memory schema: %w", err)
+		if err := ensureSchema(sqlConf); err != nil {
+			return nil, err
 		}
 	}
 	conf, err := serverConfig(cfg, sqlConf)
@@ -102,10 +101,11 @@ func Start(cfg Config) (*Server, error) {
 	if err := sqlite.CreateNamespaces(sqlConf, ns); err != nil {
 		return nil, fmt.Errorf("creating namespace %q: %w", cfg.Namespace, err)
 	}
+	s := &Server{Address: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(cfg.Logger),
+		temporal.WithLogger(Logger{L: cfg.Logger, Quiet: &s.quiet}),
 		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{}),
 	)
 	if err != nil {
@@ -114,7 +114,7 @@ func Start(cfg Config) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("starting the Temporal server: %w", err)
 	}
-	s := &Server{temporal: srv, Address: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
+	s.temporal = srv
 	if cfg.UIPort != 0 {
 		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
 			Host: cfg.IP, Port: cfg.UIPort, TemporalGRPCAddress: s.Address,
@@ -127,20 +127,43 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// ensureSchema creates the database file with its schema unless it exists.
+// The schema goes into a temporary file first, so an interrupted start never
+// leaves a file without tables behind.
+func ensureSchema(conf *config.SQL) error {
+	final := conf.DatabaseName
+	if _, err := os.Stat(final); err == nil {
+		return nil
+	}
+	tmp := final + ".new"
+	_ = os.Remove(tmp)
+	tmpConf := *conf
+	tmpConf.DatabaseName = tmp
+	if err := sqlite.SetupSchema(&tmpConf); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("creating the database schema in %s: %w", final, err)
+	}
+	return os.Rename(tmp, final)
+}
+
 // Stop stops the UI and the server.
 func (s *Server) Stop() {
+	s.quiet.Store(true)
 	if s.ui != nil {
 		s.ui.Stop()
 	}
 	_ = s.temporal.Stop()
 }
 
+// servicePorts are the gRPC ports of frontend, history, matching and worker,
+// then their membership ports.
+func servicePorts(frontend int) []int {
+	return []int{frontend, frontend + 1, frontend + 2, frontend + 3, frontend + 10, frontend + 11, frontend + 12, frontend + 13}
+}
+
 func serverConfig(cfg Config, sqlConf *config.SQL) (*config.Config, error) {
 	frontend := cfg.Port
-	ports, err := freePorts(7)
-	if err != nil {
-		return nil, err
-	}
+	ports := servicePorts(frontend)
 	service := func(grpc, membership int, bindIP bool) config.Service {
 		rpc := config.RPC{GRPCPort: grpc, MembershipPort: membership, BindOnLocalHost: true}
 		if bindIP {
@@ -161,10 +184,10 @@ func serverConfig(cfg Config, sqlConf *config.SQL) (*config.Config, error) {
 		},
 		DCRedirectionPolicy: config.DCRedirectionPolicy{Policy: "noop"},
 		Services: map[string]config.Service{
-			"frontend": service(frontend, ports[0], true),
-			"history":  service(ports[1], ports[2], false),
-			"matching": service(ports[3], ports[4], false),
-			"worker":   service(ports[5], ports[6], false),
+			"frontend": service(ports[0], ports[4], true),
+			"history":  service(ports[1], ports[5], false),
+			"matching": service(ports[2], ports[6], false),
+			"worker":   service(ports[3], ports[7], false),
 		},
 		Archival: config.Archival{
 			History:    config.HistoryArchival{State: "disabled"},
@@ -184,23 +207,4 @@ func portFree(ip string, port int, flag string) error {
 		return fmt.Errorf("port %d on %s is taken (is another Temporal server or worker --dev running? stop it or choose another %s)", port, ip, flag)
 	}
 	return l.Close()
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("finding a free port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+// freePort returns a free port with room above it for the dev server's
+// service ports.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if port < 65000 {
+			return port
+		}
+	}
+}
+
+// syncBuffer is a log sink safe for the worker's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// process is one run of the worker's main, as a process would run it.
+type process struct {
+	stop func()
+	done chan int
+	logs *syncBuffer
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &process{stop: cancel, done: make(chan int, 1), logs: &syncBuffer{}}
+	ready := make(chan struct{})
+	go func() { p.done <- run(ctx, args, p.logs, func() { close(ready) }) }()
+	select {
+	case <-ready:
+	case code := <-p.done:
+		t.Fatalf("worker exited with %d before it was ready:\n%s", code, p.logs)
+	case <-time.After(60 * time.Second):
+		t.Fatalf("worker not ready after 60s:\n%s", p.logs)
+	}
+	return p
+}
+
+func (p *process) shutdown(t *testing.T) {
+	t.Helper()
+	p.stop()
+	select {
+	case code := <-p.done:
+		require.Equal(t, exitOK, code, p.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("worker did not stop")
+	}
+}
+
+// --dev serves the server and the Web UI, runs a node, and keeps it across a
+// restart of the process: the node started before the restart finishes after
+// it, and its main request was sent once.
+func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
+	devPort, uiPort, healthPort := freePort(t), freePort(t), freePort(t)
+	args := []string{"--dev", "--dev-port", strconv.Itoa(devPort), "--ui-port", strconv.Itoa(uiPort),
+		"--dev-data-dir", t.TempDir(), "--stop-timeout", "2s", "--health-addr", "127.0.0.1:" + strconv.Itoa(healthPort)}
+	jobs := jobservice.New()
+	svc := httptest.NewServer(jobs.Handler())
+	defer svc.Close()
+
+	first := startProcess(t, args...)
+	require.Contains(t, first.logs.String(), `"webUI":"http://127.0.0.1:`+strconv.Itoa(uiPort)+`"`, "the UI's address is printed")
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/namespaces/default")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the Web UI serves the default namespace")
+	resp, err = http.Get("http://127.0.0.1:" + strconv.Itoa(healthPort) + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	c, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(devPort)})
+	require.NoError(t, err)
+	node := json.RawMessage(`{"request": {"method": "POST", "url": "` + svc.URL + `/jobs", "body": {"seconds": 3600}},
+		"callback": {"url": "` + svc.URL + `/status", "interval": "1s", "timeout": "2s"}, "retry": {"count": 0}}`)
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "dev-restart", TaskQueue: workflows.TaskQueue}, workflows.HTTPNodeName, node)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return jobs.Polls() >= 1 }, 30*time.Second, 20*time.Millisecond)
+	c.Close()
+	t0 := time.Now()
+	first.shutdown(t)
+	t.Logf("first process stopped in %s", time.Since(t0))
+	t0 = time.Now()
+
+	second := startProcess(t, args...)
+	defer second.shutdown(t)
+	c, err = client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(devPort)})
+	require.NoError(t, err)
+	defer c.Close()
+	t.Logf("second process ready in %s", time.Since(t0))
+	t0 = time.Now()
+	polled := jobs.Polls()
+	// A poll lost with the old process is retried after its 2s timeout (+10s margin).
+	require.Eventually(t, func() bool { return jobs.Polls() > polled }, 60*time.Second, 20*time.Millisecond, "the node polls on after the restart")
+	t.Logf("first poll after restart in %s", time.Since(t0))
+	v, err := c.QueryWorkflow(context.Background(), run.GetID(), "", workflows.ProgressQuery)
+	require.NoError(t, err)
+	var p workflows.Progress
+	require.NoError(t, v.Get(&p))
+	require.True(t, jobs.Finish(p.TaskID, "SUCCESS"))
+	var res httpnode.Result
+	require.NoError(t, c.GetWorkflow(context.Background(), run.GetID(), "").Get(context.Background(), &res))
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.EqualValues(t, 1, jobs.Submissions())
+}
+
+func TestWorker_UnreachableServer(t *testing.T) {
+	var logs syncBuffer
+	code := run(context.Background(), []string{"--address", "127.0.0.1:" + strconv.Itoa(freePort(t)), "--connect-timeout", "2s"}, &logs, nil)
+	require.Equal(t, exitUnreachable, code)
+	require.Contains(t, logs.String(), "cannot reach Temporal at 127.0.0.1:")
+	require.Contains(t, logs.String(), "go run ./worker --dev")
+}
+
+func TestWorker_BadConfiguration(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--log-level", "loud"}, nil, `--log-level: "loud" is not a level`},
+		{[]string{"--log-format", "xml"}, nil, `--log-format: "xml" is not a format`},
+		{[]string{"--max-concurrent-activities", "0"}, nil, "must be at least 1"},
+		{[]string{"extra"}, nil, `unexpected argument "extra"`},
+		{nil, map[string]string{"HTTPNODE_STOP_TIMEOUT": "forever"}, `environment HTTPNODE_STOP_TIMEOUT="forever"`},
+	}
+	for _, tc := range cases {
+		for k, v := range tc.env {
+			t.Setenv(k, v)
+		}
+		var logs syncBuffer
+		require.Equal(t, exitUsage, run(context.Background(), tc.args, &logs, nil), tc.args)
+		require.Contains(t, logs.String(), tc.want)
+	}
+}
+
+func TestWorker_DevPortTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	var logs syncBuffer
+	code := run(context.Background(), []string{"--dev", "--dev-port", port, "--ui-port", "0", "--dev-data-dir", ""}, &logs, nil)
+	require.Equal(t, exitFailure, code)
+	require.Contains(t, logs.String(), "port "+port+" on 127.0.0.1 is taken")
+}
