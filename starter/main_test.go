@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/server/temporaltest"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+var (
+	server    *temporaltest.TestServer
+	jobs      *jobservice.Service
+	jobsURL   string
+	taskQueue = "starter-tests"
+)
+
+func TestMain(m *testing.M) {
+	server = temporaltest.NewServer()
+	jobs = jobservice.New()
+	srv := httptest.NewServer(jobs.Handler())
+	jobsURL = srv.URL
+	w := worker.New(server.GetDefaultClient(), taskQueue, worker.Options{})
+	workflows.Register(w, activities.New(nil))
+	if err := w.Start(); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	w.Stop()
+	srv.Close()
+	server.Stop()
+	os.Exit(code)
+}
+
+func writeNode(t *testing.T, doc string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "node.json")
+	require.NoError(t, os.WriteFile(p, []byte(doc), 0o600))
+	return p
+}
+
+func starter(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func serverFlags() []string {
+	return []string{"--address", server.GetFrontendHostPort(), "--namespace", server.GetDefaultNamespace(), "--task-queue", taskQueue}
+}
+
+func jobNode(body string) string {
+	return fmt.Sprintf(`{"name": "starter test", "request": {"method": "POST", "url": %q, "body": %s},
+		"callback": {"url": %q, "interval": "1s"}, "retry": {"count": 0}}`, jobsURL+"/jobs", body, jobsURL+"/status")
+}
+
+func TestStarterRun_Succeeds(t *testing.T) {
+	file := writeNode(t, jobNode(`{"polls": 2}`))
+	code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), "--progress-every", "200ms", file)...)
+	require.Equal(t, exitOK, code, stderr)
+	var res httpnode.Result
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res), "stdout is the result JSON: %s", stdout)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Equal(t, 2, res.Polls)
+	require.Contains(t, stderr, "started HTTPNode (workflow id starter-test-")
+	require.Contains(t, stderr, "attempt 1 · waiting · task "+res.TaskID, "progress is printed while waiting")
+}
+
+func TestStarterRun_FailedNodeExitsNonZero(t *testing.T) {
+	file := writeNode(t, jobNode(`{"polls": 1, "outcome": "FAILED"}`))
+	code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), "--id", "starter-failing", file)...)
+	require.Equal(t, exitFailed, code)
+	var res httpnode.Result
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
+	require.Equal(t, httpnode.StatusFailed, res.Status)
+	require.Equal(t, httpnode.ErrCallbackStatus, res.Error.Type)
+	require.Contains(t, stderr, `node failed: callback: job `+res.TaskID+` ended with status "FAILED"`)
+}
+
+func TestStarterRun_NoWait(t *testing.T) {
+	file := writeNode(t, jobNode(`{"polls": 1}`))
+	code, stdout, _ := starter(t, append(append([]string{"run"}, serverFlags()...), "--no-wait", "--id", "starter-nowait", file)...)
+	require.Equal(t, exitOK, code)
+	var ids map[string]string
+	require.NoError(t, json.Unmarshal([]byte(stdout), &ids))
+	require.Equal(t, "starter-nowait", ids["workflowId"])
+	require.NotEmpty(t, ids["runId"])
+	var res httpnode.Result
+	require.NoError(t, server.GetDefaultClient().GetWorkflow(context.Background(), "starter-nowait", "").Get(context.Background(), &res))
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+}
+
+func TestStarterRun_InvalidNodeIsNotStarted(t *testing.T) {
+	file := writeNode(t, `{"request": {"url": "ftp://x"}}`)
+	code, _, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), file)...)
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, `request.url: scheme "ftp" is not supported`)
+}
+
+func TestStarterRun_Unreachable(t *testing.T) {
+	file := writeNode(t, jobNode(`{}`))
+	code, _, stderr := starter(t, "run", "--address", "127.0.0.1:1", "--connect-timeout", "1s", file)
+	require.Equal(t, exitUnreachable, code)
+	require.Contains(t, stderr, "cannot reach Temporal at 127.0.0.1:1")
+}
+
+func TestStarterValidate(t *testing.T) {
+	code, stdout, _ := starter(t, "validate", writeNode(t, jobNode(`{}`)))
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, ": valid")
+
+	code, _, stderr := starter(t, "validate", writeNode(t, `{"request": {"methd": "GET", "url": "https://x.example", "auth": {"type": "bearer", "token": "abc"}}, "callback": {"interval": "5x"}}`))
+	require.Equal(t, exitInvalid, code)
+	for _, want := range []string{
+		"4 problem(s)",
+		`  callback.interval: "5x" is not a duration`,
+		"  callback.url: is required",
+		"  request.auth.token: must be a secret reference",
+		`  request.methd: unknown field (did you mean "method"?)`,
+	} {
+		require.Contains(t, stderr, want)
+	}
+	code, _, stderr = starter(t, "validate", "/nonexistent.json")
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, "no such file")
+	code, _, _ = starter(t, "validate")
+	require.Equal(t, exitInvalid, code)
+}
+
+func TestStarterTest_ShowsResponseWithSecretsMasked(t *testing.T) {
+	t.Setenv("HTTPNODE_SECRET_DEMO_KEY", "k-very-secret")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Seen-Key", r.Header.Get("X-API-Key"))
+		fmt.Fprintf(w, `{"echo": %q}`, r.Header.Get("X-API-Key"))
+	}))
+	defer srv.Close()
+	file := writeNode(t, fmt.Sprintf(`{"request": {"url": %q, "auth": {"type": "apiKey", "key": "${secret.DEMO_KEY}"}}}`, srv.URL+"/ping"))
+	code, stdout, stderr := starter(t, "test", file)
+	require.Equal(t, exitOK, code, stderr)
+	for _, want := range []string{"GET " + srv.URL + "/ping", "request time", "status        200 OK", "duration", "connect", "first byte", "response headers", "X-Seen-Key: ***", `"echo": "***"`, "verdict       success"} {
+		require.Contains(t, stdout, want)
+	}
+	require.NotContains(t, stdout, "k-very-secret")
+
+	code, stdout, _ = starter(t, "test", "--json", file)
+	require.Equal(t, exitOK, code)
+	var rep TestReport
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
+	require.Equal(t, 200, rep.Response.StatusCode)
+	require.NotNil(t, rep.Timing.FirstByteMs)
+	require.Greater(t, rep.Timing.TotalMs, 0.0)
+}
+
+func TestStarterTest_ReportsTheVerdict(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "nope", http.StatusNotFound) }))
+	defer srv.Close()
+	file := writeNode(t, fmt.Sprintf(`{"request": {"url": %q, "errorMessages": {"404": "the job API moved"}}}`, srv.URL))
+	code, stdout, _ := starter(t, "test", file)
+	require.Equal(t, exitFailed, code)
+	require.Contains(t, stdout, "status        404 Not Found")
+	require.Contains(t, stdout, "verdict       HTTPStatus: request: the job API moved (HTTP 404)")
+	require.True(t, strings.Contains(stdout, "nope"), "the body is shown")
+}
