@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -105,11 +106,11 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
 	q := u.Query()
-	for _, k := range sortedKeys(r.Query) {
+	for _, k := range slices.Sorted(maps.Keys(r.Query)) {
 		q.Set(k, resolve("query."+k, r.Query[k]))
 	}
 	header := http.Header{}
-	for _, k := range sortedKeys(r.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
 		header.Set(k, resolve("headers."+k, r.Headers[k]))
 	}
 	if au := r.Auth; au != nil {
@@ -167,7 +168,7 @@ func encodeBody(r httpnode.Request) (io.Reader, string, error) {
 			return nil, "", fmt.Errorf("must be an object for bodyType form")
 		}
 		form := url.Values{}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			form.Set(k, fmt.Sprint(obj[k]))
 		}
 		return strings.NewReader(form.Encode()), "application/x-www-form-urlencoded", nil
@@ -220,15 +221,6 @@ func orDefault(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func nonRetryable(errType, format string, args ...any) error {

@@ -3,6 +3,7 @@ package httpnode
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -99,10 +100,10 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 			add("url", "must not carry credentials (use auth with a ${secret.NAME} reference)")
 		}
 	}
-	for _, k := range sortedKeys(r.Query) {
+	for _, k := range slices.Sorted(maps.Keys(r.Query)) {
 		checkRefs(path+".query."+k, r.Query[k], rule, errs)
 	}
-	for _, k := range sortedKeys(r.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
 		v := r.Headers[k]
 		hp := path + ".headers." + k
 		switch {
@@ -127,7 +128,7 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 			add("successStatus["+strconv.Itoa(i)+"]", "%v", err)
 		}
 	}
-	for _, k := range sortedKeys(r.ErrorMessages) {
+	for _, k := range slices.Sorted(maps.Keys(r.ErrorMessages)) {
 		if _, err := parseStatusPattern(k); err != nil {
 			add("errorMessages."+k, "key %v", err)
 		}
@@ -198,7 +199,7 @@ func validateBody(path string, r Request, rule refRule, errs *[]FieldError) {
 			add("must be an object of strings, numbers or booleans for bodyType form")
 			return
 		}
-		for _, k := range sortedKeys(obj) {
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			switch obj[k].(type) {
 			case string, float64, bool:
 			default:
@@ -227,7 +228,7 @@ func walkStrings(v any, fn func(string)) {
 			walkStrings(e, fn)
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			walkStrings(x[k], fn)
 		}
 	}
@@ -250,13 +251,4 @@ func cleanURLError(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

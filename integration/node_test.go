@@ -97,3 +97,25 @@ func TestHTTPNode_SurvivesWorkerRestart(t *testing.T) {
 	require.EqualValues(t, 1, f.jobs.Submissions(), "the main request is sent exactly once")
 	require.GreaterOrEqual(t, res.Polls, 3)
 }
+
+// A long wait continues as new on the real server; the result, read through
+// the chain of runs, is the same as without it.
+func TestHTTPNode_ContinueAsNewKeepsTheResult(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	node := f.node(`{"polls": 5}`)
+	node = append(node[:len(node)-2], []byte(`, "callback": {"url": "`+f.url+`/status", "interval": "1s", "pollsPerRun": 2,
+		"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)...)
+	run := f.start(t, node)
+	firstRunID := run.GetRunID()
+	res := resultOf(t, run)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Equal(t, 5, res.Polls, "polls count across runs")
+	require.EqualValues(t, 1, f.jobs.Submissions(), "the main request is not sent again by later runs")
+
+	desc, err := f.c.DescribeWorkflowExecution(context.Background(), run.GetID(), "")
+	require.NoError(t, err)
+	require.NotEqual(t, firstRunID, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "the node finished in a later run")
+	last := f.history(t, f.c.GetWorkflow(context.Background(), run.GetID(), ""))
+	require.Less(t, len(last.Events), 40, "each run's history stays small")
+}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/conn"
-	"github.com/httpnode/httpnode/internal/flagenv"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -36,15 +35,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: starter run [flags] <node.json>")
 		fs.PrintDefaults()
 	}
-	path, code := parseWithFile(fs, args, stderr)
-	if code >= 0 {
-		return code
-	}
-	if err := flagenv.Apply(fs); err != nil {
-		fmt.Fprintln(stderr, "starter:", err)
-		return exitInvalid
-	}
-	node, data, code := loadNode(path, stderr)
+	_, node, data, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
 		return code
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
-	"github.com/httpnode/httpnode/internal/flagenv"
 )
 
 // TestReport is what "starter test" shows: the request as sent (secrets
@@ -54,15 +53,7 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: starter test [flags] <node.json>")
 		fs.PrintDefaults()
 	}
-	path, code := parseWithFile(fs, args, stderr)
-	if code >= 0 {
-		return code
-	}
-	if err := flagenv.Apply(fs); err != nil {
-		fmt.Fprintln(stderr, "starter:", err)
-		return exitInvalid
-	}
-	node, _, code := loadNode(path, stderr)
+	_, node, _, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
 		return code
 	}

@@ -8,21 +8,35 @@ import (
 	"os"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/flagenv"
 )
 
 func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, "usage: starter validate <node.json>") }
-	path, code := parseWithFile(fs, args, stderr)
+	path, _, _, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
-		return code
-	}
-	if _, _, code := loadNode(path, stderr); code >= 0 {
 		return code
 	}
 	fmt.Fprintf(stdout, "%s: valid\n", path)
 	return exitOK
+}
+
+// parseCommand parses a command's flags and its node file, applies the
+// environment to the flags and loads the node; code is -1 when the caller
+// should go on, else the exit code.
+func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) (path string, node httpnode.Node, data []byte, code int) {
+	path, code = parseWithFile(fs, args, stderr)
+	if code >= 0 {
+		return path, node, nil, code
+	}
+	if err := flagenv.Apply(fs); err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return path, node, nil, exitInvalid
+	}
+	node, data, code = loadNode(path, stderr)
+	return path, node, data, code
 }
 
 // parseWithFile parses flags and the one file argument, wherever it stands.
