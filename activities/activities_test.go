@@ -289,6 +289,26 @@ func TestSendRequest_BodyCap(t *testing.T) {
 	require.False(t, out.Response.Truncated, "a body exactly at the cap is whole")
 }
 
+// An endless body is cut at the cap instead of being read until the timeout.
+func TestSendRequest_EndlessBodyIsCut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("x", 4096))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	r := request("GET", srv.URL)
+	r.MaxResponseBytes = 1024
+	r.Timeout = httpnode.Duration(5 * time.Second)
+	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	require.NoError(t, err)
+	require.True(t, out.Response.Truncated)
+	require.Len(t, out.Response.Body, 1024)
+}
+
 func TestSendRequest_BinaryBodyIsBase64(t *testing.T) {
 	srv, _ := recorder(t, 200, "\xff\x00\x01")
 	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: request("GET", srv.URL)})

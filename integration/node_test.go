@@ -3,12 +3,17 @@ package integration
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -38,11 +43,69 @@ func TestHTTPNode_AsyncJobSucceeds(t *testing.T) {
 	require.Contains(t, text, "POST "+f.url+"/jobs", "the main request's activity summary")
 	require.Contains(t, text, "poll 3: GET "+f.url+"/status/"+res.TaskID, "each poll is named")
 
-	if os.Getenv("HTTPNODE_RECORD_HISTORY") != "" {
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", "async_job_success.json"), b, 0o644))
+	record(t, "async_job_success.json", hist)
+}
+
+// record writes a history for the workflows package's replay test when
+// HTTPNODE_RECORD_HISTORY is set.
+func record(t *testing.T, name string, hist *historypb.History) {
+	t.Helper()
+	if os.Getenv("HTTPNODE_RECORD_HISTORY") == "" {
+		return
 	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", name), b, 0o644))
+}
+
+// A failed attempt is run again after retry.interval with a new idempotency
+// key, under a node timeout whose timer is cancelled when the node ends.
+func TestHTTPNode_RetriesAFailedAttempt(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	var keys []string
+	jobsAPI := f.jobs.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			mu.Lock()
+			keys = append(keys, r.Header.Get("Idempotency-Key"))
+			first := len(keys) == 1
+			mu.Unlock()
+			if first {
+				http.Error(w, `{"error": "queue full"}`, http.StatusConflict)
+				return
+			}
+		}
+		jobsAPI.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	f.url = srv.URL
+	f.startWorker(t)
+	node := f.node(`{"polls": 1}`)
+	node = append(node[:len(node)-2], []byte(`, "retry": {"count": 1, "interval": "1s"}, "timeout": "1m"}`)...)
+	run := f.start(t, node)
+	res := resultOf(t, run)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Equal(t, 2, res.Attempts)
+	require.Len(t, res.AttemptLog, 1)
+	require.Equal(t, 409, res.AttemptLog[0].StatusCode)
+	require.Equal(t, httpnode.ErrHTTPStatus, res.AttemptLog[0].Error.Type)
+	require.Len(t, keys, 2)
+	require.NotEqual(t, keys[0], keys[1], "each attempt has its own idempotency key")
+
+	hist := f.history(t, run)
+	var fired, canceled int
+	for _, e := range hist.Events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_TIMER_FIRED:
+			fired++
+		case enumspb.EVENT_TYPE_TIMER_CANCELED:
+			canceled++
+		}
+	}
+	require.Equal(t, 1, canceled, "the node timeout timer does not outlive the node")
+	require.Equal(t, 2, fired, "the retry wait and one poll wait")
+	record(t, "retry_then_success.json", hist)
 }
 
 func TestHTTPNode_FailingJob(t *testing.T) {

@@ -54,7 +54,9 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 		if remaining <= 0 {
 			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
 		}
-		workflow.Go(ctx, func(gctx workflow.Context) {
+		timerCtx, stopTimer := workflow.WithCancel(ctx)
+		r.stopTimer = stopTimer
+		workflow.Go(timerCtx, func(gctx workflow.Context) {
 			timer := workflow.NewTimerWithOptions(gctx, remaining, workflow.TimerOptions{Summary: "node timeout " + r.node.Timeout.String()})
 			if timer.Get(gctx, nil) == nil {
 				r.timedOut = true
@@ -67,11 +69,12 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 
 // nodeRun is one workflow run of a node.
 type nodeRun struct {
-	node     httpnode.Node // defaults applied
-	input    json.RawMessage
-	st       *State
-	progress Progress
-	timedOut bool
+	node      httpnode.Node // defaults applied
+	input     json.RawMessage
+	st        *State
+	progress  Progress
+	timedOut  bool
+	stopTimer func() // cancels the node timeout timer, so no timer outlives the node
 }
 
 func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
@@ -216,6 +219,9 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 		res.Attempts = 0
 	}
 	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	if r.stopTimer != nil {
+		r.stopTimer()
+	}
 	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
 	if failure == nil || r.node.OnFailure == httpnode.OnFailureContinue {
 		return res, nil

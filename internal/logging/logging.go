@@ -5,8 +5,10 @@ package logging
 import (
 	"fmt"
 	"io"
+	"os"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/log"
 )
@@ -21,7 +23,11 @@ func New(w io.Writer, level, format string) (zerolog.Logger, error) {
 	switch format {
 	case "json":
 	case "console":
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		noColor := true // colours only on a terminal, not in files and pipes
+		if f, ok := w.(*os.File); ok {
+			noColor = !isatty.IsTerminal(f.Fd())
+		}
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: noColor}
 	default:
 		return zerolog.Nop(), fmt.Errorf("--log-format: %q is not a format (use json or console)", format)
 	}
