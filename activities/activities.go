@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -17,13 +18,17 @@ import (
 type Activities struct {
 	Clients *ClientFactory
 	Secrets SecretSource
+	// Params are the worker's global parameters; Zone the default time
+	// zone of time macros (UTC when nil).
+	Params map[string]string
+	Zone   *time.Location
 }
 
 // New returns Activities with a fresh client factory and the given secret
-// source (EnvSecrets{} when nil).
+// source (SecretStore{} when nil), no global parameters and UTC.
 func New(secrets SecretSource) *Activities {
 	if secrets == nil {
-		secrets = EnvSecrets{}
+		secrets = SecretStore{}
 	}
 	return &Activities{Clients: NewClientFactory(), Secrets: secrets}
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/httpnode/httpnode/httpnode"
 )
 
-var testSecrets = EnvSecrets{LookupEnv: func(k string) (string, bool) {
+var testSecrets = SecretStore{LookupEnv: func(k string) (string, bool) {
 	v, ok := map[string]string{
 		"HTTPNODE_SECRET_TOKEN": "tok-123456",
 		"HTTPNODE_SECRET_PASS":  "pa ss&word",

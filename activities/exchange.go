@@ -97,7 +97,6 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 				return ""
 			}
 			m.add(v)
-			m.add(url.QueryEscape(v))
 			return v
 		})
 	}

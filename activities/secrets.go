@@ -1,9 +1,14 @@
 package activities
 
 import (
+	"encoding/base64"
+	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/httpnode/httpnode/httpnode"
 )
 
 // DefaultSecretPrefix is the environment prefix of secrets: ${secret.API_TOKEN}
@@ -18,33 +23,49 @@ type SecretSource interface {
 	Where(name string) string
 }
 
-// EnvSecrets reads secrets from environment variables: Prefix + NAME.
-type EnvSecrets struct {
+// SecretStore reads secrets from environment variables (Prefix + NAME) and,
+// when Dir is set, from the file Dir/NAME (as Kubernetes mounts a Secret);
+// the environment wins. A file's trailing newline is dropped.
+type SecretStore struct {
 	Prefix string
+	Dir    string
 	// LookupEnv defaults to os.LookupEnv; tests replace it.
 	LookupEnv func(string) (string, bool)
 }
 
 // Secret implements SecretSource.
-func (e EnvSecrets) Secret(name string) (string, bool) {
-	lookup := e.LookupEnv
+func (s SecretStore) Secret(name string) (string, bool) {
+	lookup := s.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	v, ok := lookup(e.prefix() + name)
-	return v, ok && v != ""
+	if v, ok := lookup(s.prefix() + name); ok && v != "" {
+		return v, true
+	}
+	if s.Dir == "" || !httpnode.ValidSecretName(name) {
+		return "", false
+	}
+	b, err := os.ReadFile(filepath.Join(s.Dir, name))
+	if err != nil {
+		return "", false
+	}
+	v := strings.TrimRight(string(b), "\r\n")
+	return v, v != ""
 }
 
 // Where implements SecretSource.
-func (e EnvSecrets) Where(name string) string {
-	return "environment variable " + e.prefix() + name + " on the worker"
+func (s SecretStore) Where(name string) string {
+	if s.Dir != "" {
+		return "environment variable " + s.prefix() + name + " or file " + filepath.Join(s.Dir, name) + " on the worker"
+	}
+	return "environment variable " + s.prefix() + name + " on the worker"
 }
 
-func (e EnvSecrets) prefix() string {
-	if e.Prefix == "" {
+func (s SecretStore) prefix() string {
+	if s.Prefix == "" {
 		return DefaultSecretPrefix
 	}
-	return e.Prefix
+	return s.Prefix
 }
 
 // masker replaces secret values with *** in anything that leaves the worker.
@@ -52,10 +73,13 @@ type masker struct{ values []string }
 
 const mask = "***"
 
+// add records a secret value and the forms it travels in: URL-escaped and
+// base64 (a remote may echo either back).
 func (m *masker) add(v string) {
-	if v != "" {
-		m.values = append(m.values, v)
+	if v == "" {
+		return
 	}
+	m.values = append(m.values, v, url.QueryEscape(v), base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)))
 }
 
 // String masks every known secret value in s, longest first so a secret that

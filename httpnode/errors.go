@@ -7,6 +7,7 @@ import "strings"
 const (
 	ErrInvalidNode          = "InvalidNode"          // the node failed validation
 	ErrInvalidRequest       = "InvalidRequest"       // a request could not be built (bad URL, body, TLS files)
+	ErrInvalidParameter     = "InvalidParameter"     // an unknown parameter, a bad time macro or time zone
 	ErrSecretNotFound       = "SecretNotFound"       // a ${secret.NAME} reference has no value on the worker
 	ErrTransport            = "Transport"            // connection refused/reset, DNS failure (retried)
 	ErrTimeout              = "Timeout"              // a try ran past its timeout (retried)

@@ -10,10 +10,19 @@ type Node struct {
 	Description string `json:"description,omitempty"`
 	// RunStatus is "normal" (default) or "skip": a skipped node completes at
 	// once with status SKIPPED and sends nothing ("Do Not Execute").
-	RunStatus string    `json:"runStatus,omitempty"`
-	Request   Request   `json:"request"`
-	Callback  *Callback `json:"callback,omitempty"`
-	Retry     *Retry    `json:"retry,omitempty"`
+	RunStatus string `json:"runStatus,omitempty"`
+	// Params are the node's parameters, used as ${name}; they override the
+	// worker's global parameters. starter run --param k=v sets them too.
+	Params map[string]string `json:"params,omitempty"`
+	// ScheduledTime (RFC 3339) is the time that time macros such as
+	// ${yyyyMMdd-1d} are computed from, when no Temporal Schedule started
+	// the run; without it, the workflow's start time.
+	ScheduledTime string `json:"scheduledTime,omitempty"`
+	// TimeZone (IANA name) of the time macros; default the worker's (UTC).
+	TimeZone string    `json:"timeZone,omitempty"`
+	Request  Request   `json:"request"`
+	Callback *Callback `json:"callback,omitempty"`
+	Retry    *Retry    `json:"retry,omitempty"`
 	// Timeout bounds the whole node, every attempt and wait included. Zero
 	// means no limit beyond the callback budgets.
 	Timeout Duration `json:"timeout,omitempty"`

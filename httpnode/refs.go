@@ -1,17 +1,73 @@
 package httpnode
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
 // TaskIDRef is the placeholder for the task id in callback fields.
 const TaskIDRef = "${taskId}"
 
+// Built-in parameters. nodeName, workflowId and runId (the node run's first
+// run) are rendered when the node starts; attempt when an attempt starts;
+// taskId in callback fields when polling starts.
+var Builtins = []string{"nodeName", "workflowId", "runId", "attempt", "taskId"}
+
 var (
 	refPattern        = regexp.MustCompile(`\$\{([^}]*)\}`)
-	secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	identPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	secretNamePattern = identPattern
 )
+
+type refKind int
+
+const (
+	refParam refKind = iota
+	refSecret
+	refBuiltin
+	refMacro
+)
+
+type ref struct {
+	kind  refKind
+	name  string // the parameter, secret or built-in name
+	macro Macro
+}
+
+// parseRef classifies the text between ${ and }.
+func parseRef(s string) (ref, error) {
+	if name, ok := strings.CutPrefix(s, "secret."); ok {
+		if !secretNamePattern.MatchString(name) {
+			return ref{}, fmt.Errorf("secret name %q is not valid (use letters, digits and _, as in ${secret.API_TOKEN})", name)
+		}
+		return ref{kind: refSecret, name: name}, nil
+	}
+	if slices.Contains(Builtins, s) {
+		return ref{kind: refBuiltin, name: s}, nil
+	}
+	if m, isMacro, err := parseMacro(s); isMacro {
+		return ref{kind: refMacro, name: s, macro: m}, err
+	}
+	if identPattern.MatchString(s) {
+		return ref{kind: refParam, name: s}, nil
+	}
+	return ref{}, fmt.Errorf("${%s} is not a reference (use ${name}, ${secret.NAME} or a time macro such as ${yyyyMMdd-1d})", s)
+}
+
+// ValidSecretName reports whether name can be a secret's name: letters,
+// digits and _, not starting with a digit (so it is safe as a file name).
+func ValidSecretName(name string) bool { return secretNamePattern.MatchString(name) }
+
+// CheckParamName returns an error unless name can be a parameter's name:
+// letters, digits and _, neither a built-in nor a time macro.
+func CheckParamName(name string) error {
+	if r, err := parseRef(name); err != nil || r.kind != refParam {
+		return fmt.Errorf("%q is not a parameter name (use letters, digits and _; built-in names and time macros such as yyyyMMdd are taken)", name)
+	}
+	return nil
+}
 
 // SecretRef returns the reference text for a secret name: ${secret.NAME}.
 func SecretRef(name string) string { return "${secret." + name + "}" }
@@ -20,8 +76,8 @@ func SecretRef(name string) string { return "${secret." + name + "}" }
 func SecretNames(s string) []string {
 	var names []string
 	for _, m := range refPattern.FindAllStringSubmatch(s, -1) {
-		if name, ok := strings.CutPrefix(m[1], "secret."); ok {
-			names = append(names, name)
+		if r, err := parseRef(m[1]); err == nil && r.kind == refSecret {
+			names = append(names, r.name)
 		}
 	}
 	return names
@@ -42,35 +98,19 @@ type refRule struct {
 	taskID  bool // ${taskId}
 }
 
-// checkRefs reports references the field may not hold.
+// checkRefs reports malformed references and those the field may not hold.
 func checkRefs(path, s string, rule refRule, errs *[]FieldError) {
 	for _, m := range refPattern.FindAllStringSubmatch(s, -1) {
-		ref := m[1]
-		switch name, isSecret := strings.CutPrefix(ref, "secret."); {
-		case isSecret && !rule.secrets:
+		r, err := parseRef(m[1])
+		switch {
+		case err != nil:
+			*errs = append(*errs, FieldError{path, err.Error()})
+		case r.kind == refSecret && !rule.secrets:
 			*errs = append(*errs, FieldError{path, "a secret reference is not allowed here (put credentials in auth, headers or query, where they are masked)"})
-		case isSecret && !secretNamePattern.MatchString(name):
-			*errs = append(*errs, FieldError{path, "secret name " + `"` + name + `"` + " is not valid (use letters, digits and _, as in ${secret.API_TOKEN})"})
-		case ref == "taskId" && !rule.taskID:
+		case r.kind == refBuiltin && r.name == "taskId" && !rule.taskID:
 			*errs = append(*errs, FieldError{path, "${taskId} is only available in callback fields"})
-		case !isSecret && ref != "taskId":
-			*errs = append(*errs, FieldError{path, "unknown parameter ${" + ref + "} (available here:" + available(rule) + ")"})
 		}
 	}
-}
-
-func available(rule refRule) string {
-	s := ""
-	if rule.secrets {
-		s += " ${secret.NAME}"
-	}
-	if rule.taskID {
-		s += " ${taskId}"
-	}
-	if s == "" {
-		s = " none"
-	}
-	return s
 }
 
 // isSingleSecretRef reports whether s is exactly one ${secret.NAME}.

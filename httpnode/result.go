@@ -37,8 +37,12 @@ type Result struct {
 	Polls            int       `json:"polls,omitempty"`
 	CallbackResponse *Response `json:"callbackResponse,omitempty"`
 	Error            *Error    `json:"error,omitempty"`
-	StartTime        time.Time `json:"startTime"`
-	EndTime          time.Time `json:"endTime"`
+	// Params are the parameters the node used and ScheduledTime the time
+	// its time macros were computed from (in the node's time zone).
+	Params        map[string]string `json:"params,omitempty"`
+	ScheduledTime *time.Time        `json:"scheduledTime,omitempty"`
+	StartTime     time.Time         `json:"startTime"`
+	EndTime       time.Time         `json:"endTime"`
 }
 
 // AttemptOutcome records how one failed attempt ended.

@@ -91,15 +91,17 @@ func TestStatusURL(t *testing.T) {
 	}
 }
 
-func TestWithTaskID(t *testing.T) {
+func TestRenderRequest_TaskIDInCallbackFields(t *testing.T) {
 	r := Request{
 		Query:   map[string]string{"id": "${taskId}", "keep": "k"},
-		Headers: map[string]string{"X-Task": "task ${taskId}"},
+		Headers: map[string]string{"X-Task": "task ${taskId}", "Authorization": "Bearer ${secret.T}"},
 		Body:    []byte(`{"job": {"id": "${taskId}"}, "big": 12345678901234567890}`),
 	}
-	got := WithTaskID(r, "t-9")
+	got, err := RenderRequest("callback", r, &Vars{Builtins: map[string]string{"taskId": "t-9"}})
+	require.NoError(t, err)
 	require.Equal(t, map[string]string{"id": "t-9", "keep": "k"}, got.Query)
 	require.Equal(t, "task t-9", got.Headers["X-Task"])
+	require.Equal(t, "Bearer ${secret.T}", got.Headers["Authorization"], "secrets are left for the worker")
 	require.JSONEq(t, `{"job": {"id": "t-9"}, "big": 12345678901234567890}`, string(got.Body))
 	require.Equal(t, "${taskId}", r.Query["id"], "the input is not changed")
 }

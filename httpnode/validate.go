@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Methods lists the HTTP methods a request may use.
@@ -31,6 +32,16 @@ func (n Node) Validate() error {
 	}
 	if n.Timeout < 0 {
 		add("timeout", "must not be negative")
+	}
+	for _, k := range slices.Sorted(maps.Keys(n.Params)) {
+		if err := CheckParamName(k); err != nil {
+			add("params."+k, "%v", err)
+		}
+	}
+	if n.ScheduledTime != "" {
+		if _, err := time.Parse(time.RFC3339, n.ScheduledTime); err != nil {
+			add("scheduledTime", "%q is not an RFC 3339 time (use e.g. \"2026-11-23T02:00:00Z\")", n.ScheduledTime)
+		}
 	}
 	if n.Request.URL == "" {
 		add("request.url", "is required (an absolute http or https URL)")
@@ -89,15 +100,23 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 		urlRule := rule
 		urlRule.secrets = false
 		checkRefs(path+".url", r.URL, urlRule, errs)
-		probe := ReplaceRefs(r.URL, func(string) string { return "x" })
-		if u, err := url.Parse(probe); err != nil {
-			add("url", "is not a valid URL: %v", cleanURLError(err))
-		} else if u.Scheme != "http" && u.Scheme != "https" {
-			add("url", "scheme %q is not supported (use http or https)", u.Scheme)
-		} else if u.Host == "" {
-			add("url", "has no host (use an absolute URL such as https://api.example.com/jobs)")
-		} else if u.User != nil {
-			add("url", "must not carry credentials (use auth with a ${secret.NAME} reference)")
+		whole := refPattern.FindStringIndex(r.URL)
+		switch {
+		case whole != nil && whole[0] == 0 && whole[1] == len(r.URL):
+			// the whole URL is a parameter: checked when it is rendered
+		case strings.Contains(r.URL[:authorityEnd(r.URL)], "${"):
+			add("url", "a parameter may not change the URL's scheme or host (make the whole URL one parameter instead)")
+		default:
+			probe := ReplaceRefs(r.URL, func(string) string { return "x" })
+			if u, err := url.Parse(probe); err != nil {
+				add("url", "is not a valid URL: %v", cleanURLError(err))
+			} else if u.Scheme != "http" && u.Scheme != "https" {
+				add("url", "scheme %q is not supported (use http or https)", u.Scheme)
+			} else if u.Host == "" {
+				add("url", "has no host (use an absolute URL such as https://api.example.com/jobs)")
+			} else if u.User != nil {
+				add("url", "must not carry credentials (use auth with a ${secret.NAME} reference)")
+			}
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Query)) {

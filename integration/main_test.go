@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 const jobToken = "job-token-5ecret"
 
 // secrets is the worker's secret source in these tests.
-var secrets = activities.EnvSecrets{LookupEnv: func(k string) (string, bool) {
+var secrets = activities.SecretStore{LookupEnv: func(k string) (string, bool) {
 	if k == activities.DefaultSecretPrefix+"JOB_TOKEN" {
 		return jobToken, true
 	}

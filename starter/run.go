@@ -31,6 +31,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	taskQueue := fs.String("task-queue", workflows.TaskQueue, "task queue of the workers (HTTPNODE_TASK_QUEUE)")
 	noWait := fs.Bool("no-wait", false, "start the node and print its ids without waiting")
 	every := fs.Duration("progress-every", time.Second, "how often to ask the node for progress")
+	var ro renderOptions
+	ro.register(fs, false)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: starter run [flags] <node.json>")
 		fs.PrintDefaults()
@@ -38,6 +40,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	_, node, data, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
 		return code
+	}
+	if len(ro.params) > 0 {
+		ro.apply(&node)
+		data, _ = json.Marshal(node)
 	}
 	c, err := co.Dial(ctx, log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {

@@ -49,15 +49,24 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	prefix := fs.String("secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
+	secretsDir := fs.String("secrets-dir", "", "directory of secret files, as on the worker (HTTPNODE_SECRETS_DIR)")
+	var ro renderOptions
+	ro.register(fs, true)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: starter test [flags] <node.json>")
 		fs.PrintDefaults()
 	}
-	_, node, _, code := parseCommand(fs, args, stderr)
+	path, node, _, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
 		return code
 	}
-	report := sendOnce(ctx, activities.New(activities.EnvSecrets{Prefix: *prefix}), node.WithDefaults().Request)
+	ro.apply(&node)
+	rendered, err := ro.render(node)
+	if err != nil {
+		printProblems(stderr, path, err)
+		return exitInvalid
+	}
+	report := sendOnce(ctx, activities.New(activities.SecretStore{Prefix: *prefix, Dir: *secretsDir}), rendered.Request)
 	if *asJSON {
 		b, _ := json.MarshalIndent(report, "", "  ")
 		fmt.Fprintln(stdout, string(b))

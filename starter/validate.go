@@ -14,10 +14,20 @@ import (
 func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "usage: starter validate <node.json>") }
-	path, _, _, code := parseCommand(fs, args, stderr)
+	var ro renderOptions
+	ro.register(fs, true)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: starter validate [flags] <node.json>")
+		fs.PrintDefaults()
+	}
+	path, node, _, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
 		return code
+	}
+	ro.apply(&node)
+	if _, err := ro.render(node); err != nil {
+		printProblems(stderr, path, err)
+		return exitInvalid
 	}
 	fmt.Fprintf(stdout, "%s: valid\n", path)
 	return exitOK
@@ -73,13 +83,22 @@ func loadNode(path string, stderr io.Writer) (httpnode.Node, []byte, int) {
 		return httpnode.Node{}, nil, exitInvalid
 	}
 	node, err := httpnode.Decode(data)
-	var verr *httpnode.ValidationError
-	if errors.As(err, &verr) {
-		fmt.Fprintf(stderr, "%s: %d problem(s):\n", path, len(verr.Problems))
-		for _, p := range verr.Problems {
-			fmt.Fprintf(stderr, "  %s: %s\n", p.Path, p.Message)
-		}
+	if err != nil {
+		printProblems(stderr, path, err)
 		return node, nil, exitInvalid
 	}
 	return node, data, -1
+}
+
+// printProblems lists a validation error's problems, one per line.
+func printProblems(w io.Writer, path string, err error) {
+	var verr *httpnode.ValidationError
+	if !errors.As(err, &verr) {
+		fmt.Fprintf(w, "%s: %v\n", path, err)
+		return
+	}
+	fmt.Fprintf(w, "%s: %d problem(s):\n", path, len(verr.Problems))
+	for _, p := range verr.Problems {
+		fmt.Fprintf(w, "  %s: %s\n", p.Path, p.Message)
+	}
 }

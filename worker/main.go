@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones in images without the system's zoneinfo
 
 	"go.temporal.io/sdk/worker"
 
@@ -51,6 +52,9 @@ type config struct {
 	logLevel         string
 	logFormat        string
 	secretPrefix     string
+	secretsDir       string
+	paramsFile       string
+	timeZone         string
 	healthAddr       string
 	dev              devConfig
 }
@@ -67,6 +71,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (HTTPNODE_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console (HTTPNODE_LOG_FORMAT)")
 	fs.StringVar(&c.secretPrefix, "secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
+	fs.StringVar(&c.secretsDir, "secrets-dir", "", "directory of secret files, one per ${secret.NAME}, e.g. a mounted Kubernetes Secret (HTTPNODE_SECRETS_DIR)")
+	fs.StringVar(&c.paramsFile, "params-file", "", "global parameters, a JSON object of strings; HTTPNODE_PARAM_<name> variables add to it (HTTPNODE_PARAMS_FILE)")
+	fs.StringVar(&c.timeZone, "time-zone", "UTC", "default time zone of time macros such as ${yyyyMMdd} (HTTPNODE_TIME_ZONE)")
 	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz and /readyz here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
 	c.dev.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +107,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
 	}
+	acts, err := newActivities(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "worker:", err)
+		return exitUsage
+	}
 	hs, err := startHealth(cfg.healthAddr)
 	if err != nil {
 		logger.Error().Err(err).Msg("cannot serve health checks")
@@ -125,7 +137,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.maxWorkflowTasks,
 		WorkerStopTimeout:                      cfg.stopTimeout,
 	})
-	workflows.Register(w, activities.New(activities.EnvSecrets{Prefix: cfg.secretPrefix}))
+	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
 		logger.Error().Err(err).Msg("worker did not start")
 		return exitFailure
@@ -142,4 +154,20 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	w.Stop()
 	logger.Info().Msg("worker stopped")
 	return exitOK
+}
+
+// newActivities builds the activities with the worker's secrets, global
+// parameters and time zone.
+func newActivities(cfg config) (*activities.Activities, error) {
+	a := activities.New(activities.SecretStore{Prefix: cfg.secretPrefix, Dir: cfg.secretsDir})
+	params, err := activities.LoadParams(cfg.paramsFile, os.Environ())
+	if err != nil {
+		return nil, err
+	}
+	zone, err := time.LoadLocation(cfg.timeZone)
+	if err != nil {
+		return nil, fmt.Errorf("--time-zone: %q is not a time zone (use an IANA name such as \"Europe/Berlin\")", cfg.timeZone)
+	}
+	a.Params, a.Zone = params, zone
+	return a, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -64,7 +65,49 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 			}
 		})
 	}
+	if state.Rendered == nil {
+		rendered, err := r.render(ctx, info)
+		if err != nil {
+			return r.finish(ctx, httpnode.StatusFailed, toError(err))
+		}
+		state.Rendered = &rendered
+	}
 	return r.run(ctx)
+}
+
+// ScheduledStartTime is the search attribute a Temporal Schedule sets on the
+// runs it starts.
+var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// render substitutes parameters, built-ins and time macros once per node run,
+// in a local activity (it needs the worker's global parameters), so that
+// every attempt, poll and replay uses the recorded values. Time macros use
+// the Schedule's scheduled time, else the node's scheduledTime, else the
+// workflow's start time.
+func (r *nodeRun) render(ctx workflow.Context, info *workflow.Info) (httpnode.Rendered, error) {
+	at := info.WorkflowStartTime
+	if t, err := time.Parse(time.RFC3339, r.node.ScheduledTime); err == nil {
+		at = t
+	}
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
+		at = t
+	}
+	firstRun := info.FirstRunID
+	if firstRun == "" {
+		firstRun = info.WorkflowExecution.RunID
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             "render parameters",
+	})
+	var out httpnode.Rendered
+	err := workflow.ExecuteLocalActivity(lctx, a.RenderNode, activities.RenderInput{
+		Node:          r.node,
+		Builtins:      map[string]string{"nodeName": r.node.Name, "workflowId": info.WorkflowExecution.ID, "runId": firstRun},
+		ScheduledTime: at,
+	}).Get(ctx, &out)
+	return out, err
 }
 
 // nodeRun is one workflow run of a node.
@@ -121,10 +164,13 @@ func (r *nodeRun) attempt(ctx workflow.Context) error {
 	cur := &r.st.Current
 	if cur.StatusURL == "" {
 		r.progress = Progress{Phase: PhaseRequest, Attempt: r.st.Attempt}
-		req := r.node.Request
+		req, err := httpnode.RenderRequest("request", r.st.Rendered.Request, r.attemptVars())
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
+		}
 		actx := workflow.WithActivityOptions(ctx, activityOptions(req, req.Method+" "+httpnode.RedactURL(req.URL), RequestTries))
 		var out activities.SendRequestOutput
-		err := workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{Request: req, IdempotencyKey: r.st.idempotencyKey()}).Get(ctx, &out)
+		err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{Request: req, IdempotencyKey: r.st.idempotencyKey()}).Get(ctx, &out)
 		if err != nil {
 			var app *temporal.ApplicationError
 			if errors.As(err, &app) && app.HasDetails() && app.Details(&out) == nil {
@@ -145,7 +191,7 @@ func (r *nodeRun) attempt(ctx workflow.Context) error {
 			}
 			return temporal.NewNonRetryableApplicationError("request: no task id in the main response: "+err.Error()+hint+out.Response.Excerpt(), httpnode.ErrMissingTaskID, nil)
 		}
-		statusURL, err := httpnode.StatusURL(cb.URL, taskID)
+		statusURL, err := httpnode.StatusURL(r.st.Rendered.Callback.URL, taskID)
 		if err != nil {
 			return temporal.NewNonRetryableApplicationError("callback.url: "+err.Error(), httpnode.ErrMissingTaskID, nil)
 		}
@@ -160,7 +206,12 @@ func (r *nodeRun) attempt(ctx workflow.Context) error {
 func (r *nodeRun) wait(ctx workflow.Context) error {
 	cb := r.node.Callback
 	cur := &r.st.Current
-	poll := httpnode.WithTaskID(cb.Request, cur.TaskID)
+	vars := r.attemptVars()
+	vars.Builtins["taskId"] = cur.TaskID
+	poll, err := httpnode.RenderRequest("callback", *r.st.Rendered.Callback, vars)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
+	}
 	poll.URL = cur.StatusURL
 	for runPolls := 0; ; runPolls++ {
 		if cb.MaxPolls > 0 && cur.Polls >= cb.MaxPolls {
@@ -215,6 +266,9 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 		CallbackStatus: cur.LastStatus, Polls: cur.Polls, CallbackResponse: cur.CallbackResponse,
 		Error: failure, StartTime: r.st.StartTime, EndTime: workflow.Now(ctx),
 	}
+	if rd := r.st.Rendered; rd != nil {
+		res.Params, res.ScheduledTime = rd.Params, &rd.ScheduledTime
+	}
 	if status == httpnode.StatusSkipped {
 		res.Attempts = 0
 	}
@@ -227,6 +281,11 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 		return res, nil
 	}
 	return res, temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, res)
+}
+
+// attemptVars fill in ${attempt}; ${taskId} is added when polling starts.
+func (r *nodeRun) attemptVars() *httpnode.Vars {
+	return &httpnode.Vars{Builtins: map[string]string{"attempt": strconv.Itoa(r.st.Attempt)}}
 }
 
 func (r *nodeRun) timeoutError() *httpnode.Error {

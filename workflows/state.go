@@ -19,7 +19,10 @@ type State struct {
 	Deadline time.Time `json:"deadline,omitzero"`
 	// KeySeed makes idempotency keys unique to this node run and stable
 	// across its runs: the workflow id and the first run's id.
-	KeySeed    string                    `json:"keySeed"`
+	KeySeed string `json:"keySeed"`
+	// Rendered is the node with parameters and time macros substituted,
+	// rendered once per node run.
+	Rendered   *httpnode.Rendered        `json:"rendered,omitempty"`
 	AttemptLog []httpnode.AttemptOutcome `json:"attemptLog,omitempty"`
 	Current    AttemptState              `json:"current"`
 }
