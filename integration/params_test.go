@@ -57,7 +57,7 @@ func TestHTTPNode_ScheduleRendersFromScheduledTime(t *testing.T) {
 	// A backfill starts the run of 2026-03-01 10:00 UTC now.
 	scheduled := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	require.NoError(t, h.Backfill(context.Background(), client.ScheduleBackfillOptions{Backfill: []client.ScheduleBackfill{{
-		Start: scheduled.Add(-30 * time.Minute), End: scheduled.Add(30 * time.Minute), Overlap: 1 /* skip */,
+		Start: scheduled.Add(-30 * time.Minute), End: scheduled.Add(30 * time.Minute), Overlap: 1, /* skip */
 	}}}))
 	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(queries) > 0 }, 30*time.Second, 20*time.Millisecond)
 	mu.Lock()
