@@ -176,3 +176,43 @@ func TestStarterTest_ReportsTheVerdict(t *testing.T) {
 	require.Contains(t, stdout, "verdict       HTTPStatus: request: the job API moved (HTTP 404)")
 	require.True(t, strings.Contains(stdout, "nope"), "the body is shown")
 }
+
+func TestStarterRun_ParamOverridesTheFile(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.Path
+		fmt.Fprint(w, `{}`)
+	}))
+	defer srv.Close()
+	file := writeNode(t, fmt.Sprintf(`{"params": {"region": "eu"}, "request": {"url": %q}, "retry": {"count": 0}}`, srv.URL+"/${region}/jobs"))
+	code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), "--param", "region=us", file)...)
+	require.Equal(t, exitOK, code, stderr)
+	require.Equal(t, "/us/jobs", got)
+	var res httpnode.Result
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	require.Equal(t, map[string]string{"region": "us"}, res.Params)
+
+	code, _, stderr = starter(t, "run", "--param", "no-equals", file)
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, `"no-equals": use --param name=value`)
+}
+
+func TestStarterValidate_Parameters(t *testing.T) {
+	file := writeNode(t, `{"request": {"url": "https://x.example/${env}/${yyyyMMdd-1d}"}}`)
+	code, _, stderr := starter(t, "validate", file)
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, "request.url: unknown parameter ${env} (define it in the node's params, pass --param env=..., or set it on the worker as HTTPNODE_PARAM_env)")
+
+	code, _, _ = starter(t, "validate", "--param", "env=prod", file)
+	require.Equal(t, exitOK, code)
+	t.Setenv("HTTPNODE_PARAM_env", "prod")
+	code, _, _ = starter(t, "validate", file)
+	require.Equal(t, exitOK, code, "global parameters from the environment count")
+
+	code, _, stderr = starter(t, "validate", writeNode(t, `{"request": {"url": "https://x.example/${yyyyMMdd-1q}"}}`))
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, "request.url: bad time macro ${yyyyMMdd-1q}")
+	code, _, stderr = starter(t, "validate", writeNode(t, `{"timeZone": "Mars/Base", "request": {"url": "https://x.example"}}`))
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, `timeZone: "Mars/Base" is not a time zone`)
+}

@@ -163,14 +163,18 @@ func TestWorker_BadConfiguration(t *testing.T) {
 		{[]string{"--max-concurrent-activities", "0"}, nil, "must be at least 1"},
 		{[]string{"extra"}, nil, `unexpected argument "extra"`},
 		{nil, map[string]string{"HTTPNODE_STOP_TIMEOUT": "forever"}, `environment HTTPNODE_STOP_TIMEOUT="forever"`},
+		{[]string{"--time-zone", "Mars/Base"}, nil, `--time-zone: "Mars/Base" is not a time zone`},
+		{[]string{"--params-file", "/nonexistent.json"}, nil, "--params-file: no such file"},
 	}
 	for _, tc := range cases {
-		for k, v := range tc.env {
-			t.Setenv(k, v)
-		}
-		var logs syncBuffer
-		require.Equal(t, exitUsage, run(context.Background(), tc.args, &logs, nil), tc.args)
-		require.Contains(t, logs.String(), tc.want)
+		t.Run(tc.want, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var logs syncBuffer
+			require.Equal(t, exitUsage, run(context.Background(), tc.args, &logs, nil), tc.args)
+			require.Contains(t, logs.String(), tc.want)
+		})
 	}
 }
 
