@@ -20,6 +20,7 @@ import (
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/logging"
+	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -97,7 +98,7 @@ func TestHTTPNode_CanarySecretNeverLeaks(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	logger := zerolog.New(&logs)
 	c := server.NewClientWithOptions(client.Options{Logger: logging.SDK{L: logger}})
 	f := newFixture(t)
@@ -139,21 +140,4 @@ func TestHTTPNode_CanarySecretNeverLeaks(t *testing.T) {
 	for _, leak := range []string{canary, b64, basic} {
 		require.NotContains(t, all, leak)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

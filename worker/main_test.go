@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -35,35 +34,17 @@ func freePort(t *testing.T) int {
 	}
 }
 
-// syncBuffer is a log sink safe for the worker's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // process is one run of the worker's main, as a process would run it.
 type process struct {
 	stop func()
 	done chan int
-	logs *syncBuffer
+	logs *testutil.SyncBuffer
 }
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &process{stop: cancel, done: make(chan int, 1), logs: &syncBuffer{}}
+	p := &process{stop: cancel, done: make(chan int, 1), logs: &testutil.SyncBuffer{}}
 	ready := make(chan struct{})
 	go func() { p.done <- run(ctx, args, p.logs, func() { close(ready) }) }()
 	select {
@@ -145,7 +126,7 @@ func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 }
 
 func TestWorker_UnreachableServer(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	code := run(context.Background(), []string{"--address", "127.0.0.1:" + strconv.Itoa(freePort(t)), "--connect-timeout", "2s"}, &logs, nil)
 	require.Equal(t, exitUnreachable, code)
 	require.Contains(t, logs.String(), "cannot reach Temporal at 127.0.0.1:")
@@ -171,7 +152,7 @@ func TestWorker_BadConfiguration(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			require.Equal(t, exitUsage, run(context.Background(), tc.args, &logs, nil), tc.args)
 			require.Contains(t, logs.String(), tc.want)
 		})
@@ -183,7 +164,7 @@ func TestWorker_DevPortTaken(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	code := run(context.Background(), []string{"--dev", "--dev-port", port, "--ui-port", "0", "--dev-data-dir", ""}, &logs, nil)
 	require.Equal(t, exitFailure, code)
 	require.Contains(t, logs.String(), "port "+port+" on 127.0.0.1 is taken")

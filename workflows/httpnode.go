@@ -67,7 +67,12 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 	}
 	if state.Rendered == nil {
 		rendered, err := r.render(ctx, info)
-		if err != nil {
+		switch {
+		case r.timedOut:
+			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+		case err != nil && ctx.Err() != nil:
+			return httpnode.Result{}, temporal.NewCanceledError()
+		case err != nil:
 			return r.finish(ctx, httpnode.StatusFailed, toError(err))
 		}
 		state.Rendered = &rendered
@@ -75,7 +80,7 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 	return r.run(ctx)
 }
 
-// ScheduledStartTime is the search attribute a Temporal Schedule sets on the
+// scheduledStartTime is the search attribute a Temporal Schedule sets on the
 // runs it starts.
 var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
 
