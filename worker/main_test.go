@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -168,4 +169,48 @@ func TestWorker_DevPortTaken(t *testing.T) {
 	code := run(context.Background(), []string{"--dev", "--dev-port", port, "--ui-port", "0", "--dev-data-dir", ""}, &logs, nil)
 	require.Equal(t, exitFailure, code)
 	require.Contains(t, logs.String(), "port "+port+" on 127.0.0.1 is taken")
+}
+
+// On shutdown the worker lets an in-flight request finish (within
+// --stop-timeout) instead of cutting it off.
+func TestWorker_ShutdownLetsInFlightRequestFinish(t *testing.T) {
+	entered, finished := make(chan struct{}), make(chan struct{})
+	release := make(chan struct{})
+	var once sync.Once
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(entered) })
+		select {
+		case <-release:
+			_, _ = w.Write([]byte(`{"ok": true}`))
+			close(finished)
+		case <-r.Context().Done(): // the worker gave up on the request
+		}
+	}))
+	defer slow.Close()
+	devPort := freePort(t)
+	p := startProcess(t, "--dev", "--dev-port", strconv.Itoa(devPort), "--ui-port", "0", "--dev-data-dir", "", "--stop-timeout", "20s")
+	c, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(devPort)})
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, workflows.HTTPNodeName,
+		json.RawMessage(`{"request": {"url": "`+slow.URL+`"}, "retry": {"count": 0}}`))
+	require.NoError(t, err)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the request never arrived")
+	}
+	p.stop() // SIGTERM while the request is in flight
+	select {
+	case code := <-p.done:
+		t.Fatalf("the worker exited (%d) before its in-flight request finished", code)
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(release)
+	select {
+	case <-finished:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the in-flight request was cut off")
+	}
+	require.Equal(t, exitOK, <-p.done)
 }

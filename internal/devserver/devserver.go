@@ -44,6 +44,8 @@ type Server struct {
 	Address, UIURL string
 }
 
+var memoryDBs atomic.Int64
+
 // DatabaseFile is the SQLite file's name inside the data directory.
 const DatabaseFile = "temporal.db"
 
@@ -76,10 +78,8 @@ func Start(cfg Config) (*Server, error) {
 	if cfg.DataDir == "" {
 		sqlConf.ConnectAttributes["mode"] = "memory"
 		sqlConf.ConnectAttributes["cache"] = "shared"
-		sqlConf.DatabaseName = "httpnode-dev-" + strconv.Itoa(os.Getpid())
-		if err := sqlite.SetupSchema(sqlConf); err != nil {
-			return nil, fmt.Errorf("creating the in-memory schema: %w", err)
-		}
+		// the SQLite plugin creates the schema of an in-memory database itself
+		sqlConf.DatabaseName = fmt.Sprintf("httpnode-dev-%d-%d", os.Getpid(), memoryDBs.Add(1))
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("--dev-data-dir: %v", err)
