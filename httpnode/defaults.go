@@ -15,7 +15,7 @@ const (
 	DefaultPollInterval     = 10 * time.Second
 	MinPollInterval         = time.Second
 	DefaultPollDeadline     = 24 * time.Hour
-	DefaultPollsPerRun      = 500
+	DefaultPollsPerRun      = 300
 	MaxPollsPerRun          = 1000
 	DefaultRetryCount       = 1
 	DefaultRetryInterval    = 5 * time.Minute

@@ -43,6 +43,17 @@ func TestHTTPNode_AsyncJobSucceeds(t *testing.T) {
 	require.Contains(t, text, "POST "+f.url+"/jobs", "the main request's activity summary")
 	require.Contains(t, text, "poll 3: GET "+f.url+"/status/"+res.TaskID, "each poll is named")
 
+	// Between two poll timers: the timer fires, a workflow task runs the
+	// poll as a local activity and starts the next timer.
+	var timers []int
+	for i, e := range hist.Events {
+		if e.GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED {
+			timers = append(timers, i)
+		}
+	}
+	require.Len(t, timers, 3)
+	require.LessOrEqual(t, timers[2]-timers[1], 6, "history events per poll")
+	t.Logf("history: %d events for a node with %d polls; %d events per poll", len(hist.Events), res.Polls, timers[2]-timers[1])
 	record(t, "async_job_success.json", hist)
 }
 
