@@ -232,12 +232,15 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		}
 		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next}
 		n := cur.Polls + 1
-		if err := workflow.NewTimerWithOptions(ctx, cb.Interval.D(), workflow.TimerOptions{Summary: fmt.Sprintf("wait for poll %d", n)}).Get(ctx, nil); err != nil {
+		// Temporal Web shows a local activity by its type only: the timer
+		// before each poll names the poll and its target.
+		target := fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL))
+		if err := workflow.NewTimerWithOptions(ctx, cb.Interval.D(), workflow.TimerOptions{Summary: "wait, then " + target}).Get(ctx, nil); err != nil {
 			return err
 		}
 		// A poll is a local activity: it runs in the workflow task the timer
 		// wakes, so a poll costs 6 history events instead of 11.
-		ao := activityOptions(poll, fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL)), PollTries)
+		ao := activityOptions(poll, target, PollTries)
 		pctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: ao.Summary,
 		})
