@@ -16,7 +16,7 @@ const (
 	MinPollInterval         = time.Second
 	DefaultPollDeadline     = 24 * time.Hour
 	DefaultPollsPerRun      = 300
-	MaxPollsPerRun          = 1000
+	MaxPollsPerRun          = 320 // 6 events a poll: every run stays under 2,000 events
 	DefaultRetryCount       = 1
 	DefaultRetryInterval    = 5 * time.Minute
 	DefaultTaskIDField      = "taskId"

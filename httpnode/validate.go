@@ -70,7 +70,7 @@ func (n Node) Validate() error {
 			add("callback.deadline", "must not be negative")
 		}
 		if cb.PollsPerRun < 0 || cb.PollsPerRun > MaxPollsPerRun {
-			add("callback.pollsPerRun", "%d is out of range (use 1 to %d)", cb.PollsPerRun, MaxPollsPerRun)
+			add("callback.pollsPerRun", "%d is out of range (use 1 to %d, so that no workflow run exceeds 2,000 history events)", cb.PollsPerRun, MaxPollsPerRun)
 		}
 		for _, f := range []struct{ path, v string }{{"callback.taskIdField", cb.TaskIDField}, {"callback.statusField", cb.StatusField}} {
 			if f.v != "" && !validPath(f.v) {

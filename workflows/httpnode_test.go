@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -399,4 +400,47 @@ func TestHTTPNode_ContinueAsNewCarriesState(t *testing.T) {
 	require.Equal(t, 5, res.Polls)
 	require.Equal(t, "t1", res.TaskID)
 	require.Equal(t, st.StartTime, res.StartTime)
+}
+
+// A 5,000-poll wait ends correctly through a chain of runs, each bounded:
+// every run continues as new after pollsPerRun polls with its state intact.
+func TestHTTPNode_LongWaitIsBoundedPerRun(t *testing.T) {
+	const total = 5000
+	node := patch(t, jobNode, `{"callback": {"interval": "1s", "deadline": "48h"}}`)
+	var st *State
+	polls, runs := 0, 0
+	for {
+		runs++
+		require.Less(t, runs, 100, "the chain of runs ends")
+		env := newEnv(t)
+		if st == nil {
+			mainResponse(env, `{"taskId": "t1"}`)
+		}
+		runPolls := 0
+		env.OnActivity(a.CheckStatus, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.CheckStatusInput) (activities.CheckStatusOutput, error) {
+				polls++
+				runPolls++
+				if polls == total {
+					return activities.CheckStatusOutput{Status: "SUCCESS", Outcome: activities.OutcomeSuccess, StatusCode: 200}, nil
+				}
+				return activities.CheckStatusOutput{Status: "PROCESSING", Outcome: activities.OutcomePending, StatusCode: 200}, nil
+			})
+		env.ExecuteWorkflow(HTTPNodeName, node, st)
+		require.True(t, env.IsWorkflowCompleted())
+		require.LessOrEqual(t, runPolls, httpnode.DefaultPollsPerRun, "run %d", runs)
+		var can *workflow.ContinueAsNewError
+		if errors.As(env.GetWorkflowError(), &can) {
+			var input json.RawMessage
+			st = nil
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &input, &st))
+			require.Equal(t, polls, st.Current.Polls, "the poll count is carried")
+			continue
+		}
+		res := result(t, env)
+		require.Equal(t, httpnode.StatusSucceeded, res.Status)
+		require.Equal(t, total, res.Polls)
+		require.Equal(t, (total+httpnode.DefaultPollsPerRun-1)/httpnode.DefaultPollsPerRun, runs)
+		return
+	}
 }
