@@ -273,3 +273,36 @@ func appendProblems(list []FieldError, err error) []FieldError {
 	}
 	return list
 }
+
+// NeedsRender reports whether the node refers to anything rendered at the
+// start of a node run: parameters, time macros, nodeName, workflowId or runId.
+// A node without such references skips rendering (and its history event).
+func (n Node) NeedsRender() bool {
+	needs := false
+	check := func(s string) {
+		for _, m := range refPattern.FindAllStringSubmatch(s, -1) {
+			r, err := parseRef(m[1])
+			if err == nil && (r.kind == refParam || r.kind == refMacro || (r.kind == refBuiltin && r.name != "attempt" && r.name != "taskId")) {
+				needs = true
+			}
+		}
+	}
+	reqs := []Request{n.Request}
+	if n.Callback != nil {
+		reqs = append(reqs, n.Callback.Request)
+	}
+	for _, r := range reqs {
+		check(r.URL)
+		for _, v := range r.Query {
+			check(v)
+		}
+		for _, v := range r.Headers {
+			check(v)
+		}
+		if r.Auth != nil {
+			check(r.Auth.Username)
+		}
+		check(string(r.Body)) // references stand inside JSON strings as they are
+	}
+	return needs || n.TimeZone != ""
+}

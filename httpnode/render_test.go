@@ -135,3 +135,17 @@ func FuzzRenderURL(f *testing.F) {
 		}
 	})
 }
+
+func TestNeedsRender(t *testing.T) {
+	plain := Node{Request: Request{URL: "https://x.example/jobs", Headers: map[string]string{"Authorization": "Bearer ${secret.T}", "X-Try": "${attempt}"}},
+		Callback: &Callback{Request: Request{URL: "https://x.example/status/${taskId}"}}}
+	require.False(t, plain.NeedsRender(), "secrets, attempt and taskId are filled in later")
+	for _, n := range []Node{
+		{Request: Request{URL: "https://x.example/${region}"}},
+		{Request: Request{URL: "https://x.example", Query: map[string]string{"d": "${yyyyMMdd}"}}},
+		{Request: Request{URL: "https://x.example", Body: []byte(`{"wf": "${workflowId}"}`)}},
+		{Request: Request{URL: "https://x.example"}, Callback: &Callback{Request: Request{URL: "https://x.example", Headers: map[string]string{"X-N": "${nodeName}"}}}},
+	} {
+		require.True(t, n.NeedsRender(), "%+v", n)
+	}
+}

@@ -77,7 +77,8 @@ func (f *fixture) node(jobBody string) json.RawMessage {
 	auth := `{"type": "bearer", "token": "${secret.JOB_TOKEN}"}`
 	return json.RawMessage(`{
 		"name": "export",
-		"request": {"method": "POST", "url": "` + f.url + `/jobs", "auth": ` + auth + `, "body": ` + jobBody + `},
+		"request": {"method": "POST", "url": "` + f.url + `/jobs", "auth": ` + auth + `, "body": ` + jobBody + `,
+			"headers": {"X-Node": "${nodeName}", "X-Attempt": "${attempt}"}},
 		"callback": {"url": "` + f.url + `/status", "interval": "1s", "auth": ` + auth + `},
 		"retry": {"count": 0}
 	}`)

@@ -65,6 +65,9 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 			}
 		})
 	}
+	if state.Rendered == nil && !r.node.NeedsRender() {
+		state.Rendered = unrendered(r.node)
+	}
 	if state.Rendered == nil {
 		rendered, err := r.render(ctx, info)
 		switch {
@@ -113,6 +116,16 @@ func (r *nodeRun) render(ctx workflow.Context, info *workflow.Info) (httpnode.Re
 		ScheduledTime: at,
 	}).Get(ctx, &out)
 	return out, err
+}
+
+// unrendered is the node's requests as they are, for a node without
+// references to render.
+func unrendered(n httpnode.Node) *httpnode.Rendered {
+	out := &httpnode.Rendered{Request: n.Request}
+	if n.Callback != nil {
+		out.Callback = &n.Callback.Request
+	}
+	return out
 }
 
 // nodeRun is one workflow run of a node.
