@@ -35,7 +35,9 @@ type exchange struct {
 // by retryability; the response status is not judged here (see checkStatus).
 func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Request, extra http.Header) (*exchange, error) {
 	m := &masker{}
-	req, err := a.build(ctx, step, r, m)
+	tryCtx, cancel := context.WithTimeout(ctx, r.Timeout.D())
+	defer cancel()
+	req, err := a.build(tryCtx, step, r, m)
 	if err != nil {
 		return nil, err
 	}
@@ -49,15 +51,13 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.%v", step, err)
 	}
 	ex := &exchange{Sent: sentRequest(req, m), mask: m}
-	tryCtx, cancel := context.WithTimeout(req.Context(), r.Timeout.D())
-	defer cancel()
 	start := time.Now()
-	resp, err := client.Do(req.WithContext(tryCtx))
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, r.MaxResponseBytes+1))
+	body, err := readCapped(resp, r.MaxResponseBytes)
 	if err != nil {
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
@@ -104,7 +104,11 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
-	q := u.Query()
+	queryAuth := r.Auth != nil && r.Auth.Type == "apiKey" && r.Auth.In == "query"
+	var q url.Values
+	if len(r.Query) > 0 || queryAuth {
+		q = u.Query()
+	}
 	for _, k := range slices.Sorted(maps.Keys(r.Query)) {
 		q.Set(k, resolve("query."+k, r.Query[k]))
 	}
@@ -121,7 +125,7 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 			header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
 		case "apiKey":
 			name := orDefault(au.Name, "X-API-Key")
-			if au.In == "query" {
+			if queryAuth {
 				q.Set(name, resolve("auth.key", au.Key))
 			} else {
 				header.Set(name, resolve("auth.key", au.Key))
@@ -132,7 +136,7 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	if len(missing) > 0 {
 		return nil, nonRetryable(httpnode.ErrSecretNotFound, "%s", strings.Join(missing, "; "))
 	}
-	if len(r.Query) > 0 || (r.Auth != nil && r.Auth.In == "query") {
+	if q != nil {
 		u.RawQuery = q.Encode()
 	}
 	body, contentType, err := encodeBody(r)
@@ -151,6 +155,19 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	}
 	req.Header = header
 	return req, nil
+}
+
+// readCapped reads at most limit bytes of the body and one more, to tell a
+// body of exactly limit bytes from a longer one; the buffer is sized from
+// Content-Length when the server sends it.
+func readCapped(resp *http.Response, limit int64) ([]byte, error) {
+	size := int64(512)
+	if resp.ContentLength >= 0 {
+		size = min(resp.ContentLength, limit) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	return buf.Bytes(), err
 }
 
 // UserAgent is sent unless the node sets its own.

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/httpnode/httpnode/httpnode"
@@ -80,15 +80,15 @@ func (m *masker) add(v string) {
 		return
 	}
 	m.values = append(m.values, v, url.QueryEscape(v), base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)))
+	// longest first, so a secret that contains another is masked whole
+	slices.SortFunc(m.values, func(a, b string) int { return len(b) - len(a) })
 }
 
-// String masks every known secret value in s, longest first so a secret that
-// contains another is masked whole.
+// String masks every known secret value in s.
 func (m *masker) String(s string) string {
 	if len(m.values) == 0 || s == "" {
 		return s
 	}
-	sort.Slice(m.values, func(i, j int) bool { return len(m.values[i]) > len(m.values[j]) })
 	for _, v := range m.values {
 		s = strings.ReplaceAll(s, v, mask)
 	}

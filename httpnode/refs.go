@@ -85,11 +85,26 @@ func SecretNames(s string) []string {
 
 // ReplaceRefs replaces every ${...} reference in s with fn(ref), where ref is
 // the text between the braces (e.g. "secret.TOKEN", "taskId").
+// It scans rather than using a regular expression: it runs on every header
+// and query value of every request.
 func ReplaceRefs(s string, fn func(ref string) string) string {
-	if !strings.Contains(s, "${") {
+	i := strings.Index(s, "${")
+	if i < 0 {
 		return s
 	}
-	return refPattern.ReplaceAllStringFunc(s, func(m string) string { return fn(m[2 : len(m)-1]) })
+	var b strings.Builder
+	for i >= 0 {
+		end := strings.IndexByte(s[i+2:], '}')
+		if end < 0 {
+			break
+		}
+		b.WriteString(s[:i])
+		b.WriteString(fn(s[i+2 : i+2+end]))
+		s = s[i+2+end+1:]
+		i = strings.Index(s, "${")
+	}
+	b.WriteString(s)
+	return b.String()
 }
 
 // refRule says which references a field may hold.

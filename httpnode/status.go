@@ -12,11 +12,10 @@ type statusRange struct{ lo, hi int }
 // parseStatusPattern reads "201", "2xx" or "200-299".
 func parseStatusPattern(p string) (statusRange, error) {
 	p = strings.TrimSpace(strings.ToLower(p))
-	bad := fmt.Errorf("%q is not a status pattern (use a code such as \"201\", a class such as \"2xx\" or a range such as \"200-299\")", p)
 	if len(p) == 3 && strings.HasSuffix(p, "xx") {
 		d := int(p[0] - '0')
 		if d < 1 || d > 5 {
-			return statusRange{}, bad
+			return statusRange{}, badPattern(p)
 		}
 		return statusRange{d * 100, d*100 + 99}, nil
 	}
@@ -27,9 +26,13 @@ func parseStatusPattern(p string) (statusRange, error) {
 	a, err1 := strconv.Atoi(lo)
 	b, err2 := strconv.Atoi(hi)
 	if err1 != nil || err2 != nil || a < 100 || b > 599 || a > b {
-		return statusRange{}, bad
+		return statusRange{}, badPattern(p)
 	}
 	return statusRange{a, b}, nil
+}
+
+func badPattern(p string) error {
+	return fmt.Errorf("%q is not a status pattern (use a code such as \"201\", a class such as \"2xx\" or a range such as \"200-299\")", p)
 }
 
 // StatusMatches reports whether code matches one of the patterns. Invalid
