@@ -80,6 +80,8 @@ type CheckStatusInput struct {
 	StatusField string           `json:"statusField"`
 	Pending     []string         `json:"pending"`
 	Success     []string         `json:"success"`
+	// IntervalField, when set, is where the response says when to poll next.
+	IntervalField string `json:"intervalField,omitempty"`
 }
 
 // Poll outcomes.
@@ -96,6 +98,9 @@ type CheckStatusOutput struct {
 	Outcome    string             `json:"outcome"`
 	StatusCode int                `json:"statusCode"`
 	Response   *httpnode.Response `json:"response,omitempty"`
+	// NextInterval is the remote's hint for the next poll (Retry-After or
+	// IntervalField); 0 without one.
+	NextInterval httpnode.Duration `json:"nextInterval,omitempty"`
 }
 
 // CheckStatus polls the status URL once. A response outside the success rule
@@ -131,6 +136,13 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 	}
 	if out.Outcome != OutcomePending {
 		out.Response = &ex.Response
+		return out, nil
+	}
+	out.NextInterval = httpnode.Duration(parseRetryAfter(ex.header.Get("Retry-After"), time.Now()))
+	if in.IntervalField != "" {
+		if v, err := httpnode.Lookup(ex.body, in.IntervalField); err == nil {
+			out.NextInterval = httpnode.Duration(httpnode.ParseIntervalHint(v))
+		}
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -86,4 +87,27 @@ func TestCheckStatus_TruncatedBodySaysSo(t *testing.T) {
 	_, err := newActivities().CheckStatus(context.Background(), in)
 	app := requireAppError(t, err, httpnode.ErrCallbackResponse, false)
 	require.Contains(t, app.Message(), "cut at callback.maxResponseBytes")
+}
+
+func TestCheckStatus_IntervalHints(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/retry-after" {
+			w.Header().Set("Retry-After", "120")
+			_, _ = w.Write([]byte(`{"status": "PROCESSING"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status": "PROCESSING", "poll": {"afterSeconds": 45}}`))
+	}))
+	defer srv.Close()
+	out, err := newActivities().CheckStatus(context.Background(), checkInput(srv.URL+"/retry-after"))
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Minute, out.NextInterval.D(), "Retry-After is a hint, not capped here")
+	in := checkInput(srv.URL + "/field")
+	in.IntervalField = "poll.afterSeconds"
+	out, err = newActivities().CheckStatus(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, 45*time.Second, out.NextInterval.D())
+	out, err = newActivities().CheckStatus(context.Background(), checkInput(srv.URL+"/field"))
+	require.NoError(t, err)
+	require.Zero(t, out.NextInterval, "no hint without a field or header")
 }

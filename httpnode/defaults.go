@@ -15,6 +15,7 @@ const (
 	DefaultPollInterval     = 10 * time.Second
 	MinPollInterval         = time.Second
 	DefaultPollDeadline     = 24 * time.Hour
+	DefaultMaxPollInterval  = time.Hour
 	DefaultPollsPerRun      = 300
 	MaxPollsPerRun          = 320 // 6 events a poll: every run stays under 2,000 events
 	DefaultRetryCount       = 1
@@ -23,15 +24,18 @@ const (
 	DefaultStatusField      = "status"
 )
 
-// Run statuses, failure actions and body types.
+// Run statuses, failure actions, body types and backoff strategies.
 const (
-	RunNormal         = "normal"
-	RunSkip           = "skip"
-	OnFailureAbort    = "abort"
-	OnFailureContinue = "continue"
-	BodyJSON          = "json"
-	BodyForm          = "form"
-	BodyRaw           = "raw"
+	RunNormal          = "normal"
+	RunSkip            = "skip"
+	OnFailureAbort     = "abort"
+	OnFailureContinue  = "continue"
+	BodyJSON           = "json"
+	BodyForm           = "form"
+	BodyRaw            = "raw"
+	BackoffFixed       = "fixed"
+	BackoffLinear      = "linear"
+	BackoffExponential = "exponential"
 )
 
 // WithDefaults returns a copy of n with every unset optional field set to its
@@ -64,6 +68,15 @@ func (n Node) WithDefaults() Node {
 		cb.Request = cb.Request.withDefaults()
 		if cb.Interval == 0 {
 			cb.Interval = Duration(DefaultPollInterval)
+		}
+		if cb.Backoff == "" {
+			cb.Backoff = BackoffFixed
+		}
+		if cb.MinInterval == 0 {
+			cb.MinInterval = Duration(MinPollInterval)
+		}
+		if cb.MaxInterval == 0 {
+			cb.MaxInterval = Duration(max(DefaultMaxPollInterval, cb.Interval.D()))
 		}
 		if cb.TaskIDField == "" {
 			cb.TaskIDField = DefaultTaskIDField

@@ -101,6 +101,22 @@ type Callback struct {
 	// Interval between polls (default 10s, at least 1s: Temporal timers do not
 	// fire sooner).
 	Interval Duration `json:"interval,omitempty"`
+	// Backoff is how the interval grows: "fixed" (default), "linear" (the
+	// n-th wait is n × interval) or "exponential" (interval × 2^(n-1)),
+	// capped at MaxInterval (default 1h).
+	Backoff     string   `json:"backoff,omitempty"`
+	MaxInterval Duration `json:"maxInterval,omitempty"`
+	// Jitter spreads each wait uniformly over [minInterval, wait] ("full
+	// jitter"), decided deterministically per node and poll.
+	Jitter bool `json:"jitter,omitempty"`
+	// MinInterval is the floor of every wait, hints and jitter included
+	// (default and at least 1s).
+	MinInterval Duration `json:"minInterval,omitempty"`
+	// IntervalField is a dotted path in the poll response whose value
+	// (seconds, or a duration such as "30s") is the next wait. A poll
+	// response's Retry-After header is such a hint too. Hints are kept
+	// within minInterval and maxInterval.
+	IntervalField string `json:"intervalField,omitempty"`
 	// TaskIDField is the dotted path of the task id in the main response
 	// (default "taskId"). The id is appended to URL as a path segment, or put
 	// where ${taskId} stands.

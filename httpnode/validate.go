@@ -63,6 +63,18 @@ func (n Node) Validate() error {
 		if cb.Interval != 0 && cb.Interval.D() < MinPollInterval {
 			add("callback.interval", "%s is below the minimum of %s (Temporal timers fire no sooner)", cb.Interval, MinPollInterval)
 		}
+		if !slices.Contains([]string{"", BackoffFixed, BackoffLinear, BackoffExponential}, cb.Backoff) {
+			add("callback.backoff", "%q is not allowed (use \"fixed\", \"linear\" or \"exponential\")", cb.Backoff)
+		}
+		if cb.MinInterval != 0 && cb.MinInterval.D() < MinPollInterval {
+			add("callback.minInterval", "%s is below %s (Temporal timers fire no sooner)", cb.MinInterval, MinPollInterval)
+		}
+		if cb.MaxInterval != 0 && (cb.MaxInterval < cb.Interval || (cb.MinInterval != 0 && cb.MaxInterval < cb.MinInterval)) {
+			add("callback.maxInterval", "%s is below callback.interval or callback.minInterval", cb.MaxInterval)
+		}
+		if cb.IntervalField != "" && !validPath(cb.IntervalField) {
+			add("callback.intervalField", "%q is not a dotted path (use e.g. \"retryAfterSeconds\")", cb.IntervalField)
+		}
 		if cb.MaxPolls < 0 {
 			add("callback.maxPolls", "must not be negative (0 means no count limit)")
 		}

@@ -235,7 +235,9 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		if cb.MaxPolls > 0 && cur.Polls >= cb.MaxPolls {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: %d polls made without a final status (last status %q); raise callback.maxPolls or callback.interval", cur.Polls, cur.LastStatus), httpnode.ErrPollBudgetExceeded, nil)
 		}
-		next := workflow.Now(ctx).Add(cb.Interval.D())
+		n := cur.Polls + 1
+		wait := cb.NextWait(n, cur.NextHint.D(), r.st.KeySeed+"/"+strconv.Itoa(r.st.Attempt))
+		next := workflow.Now(ctx).Add(wait)
 		if next.After(cur.PollDeadline) {
 			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: no final status within callback.deadline %s (%d polls, last status %q)", cb.Deadline, cur.Polls, cur.LastStatus), httpnode.ErrPollDeadlineExceeded, nil)
 		}
@@ -244,11 +246,10 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
 		}
 		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next}
-		n := cur.Polls + 1
 		// Temporal Web shows a local activity by its type only: the timer
 		// before each poll names the poll and its target.
 		target := fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL))
-		if err := workflow.NewTimerWithOptions(ctx, cb.Interval.D(), workflow.TimerOptions{Summary: "wait, then " + target}).Get(ctx, nil); err != nil {
+		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + target}).Get(ctx, nil); err != nil {
 			return err
 		}
 		// A poll is a local activity: it runs in the workflow task the timer
@@ -259,13 +260,13 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		})
 		var out activities.CheckStatusOutput
 		err := workflow.ExecuteLocalActivity(pctx, a.CheckStatus, activities.CheckStatusInput{
-			Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success,
+			Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField,
 		}).Get(ctx, &out)
 		cur.Polls = n
 		if err != nil {
 			return err
 		}
-		cur.LastStatus = out.Status
+		cur.LastStatus, cur.NextHint = out.Status, out.NextInterval
 		switch out.Outcome {
 		case activities.OutcomePending:
 			continue

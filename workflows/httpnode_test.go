@@ -444,3 +444,32 @@ func TestHTTPNode_LongWaitIsBoundedPerRun(t *testing.T) {
 		return
 	}
 }
+
+func TestHTTPNode_ExponentialBackoffAndHints(t *testing.T) {
+	env := newEnv(t)
+	mainResponse(env, `{"taskId": "t1"}`)
+	var at []time.Time
+	env.OnActivity(a.CheckStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CheckStatusInput) (activities.CheckStatusOutput, error) {
+			at = append(at, env.Now())
+			out := activities.CheckStatusOutput{Status: "PROCESSING", Outcome: activities.OutcomePending, StatusCode: 200}
+			switch len(at) {
+			case 3:
+				out.NextInterval = httpnode.Duration(25 * time.Second) // the remote says when
+			case 5:
+				out = activities.CheckStatusOutput{Status: "SUCCESS", Outcome: activities.OutcomeSuccess, StatusCode: 200}
+			}
+			return out, nil
+		})
+	env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"interval": "10s", "backoff": "exponential", "maxInterval": "60s"}}`))
+	res := result(t, env)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Len(t, at, 5)
+	var waits []time.Duration
+	for i := 1; i < len(at); i++ {
+		waits = append(waits, at[i].Sub(at[i-1]))
+	}
+	// 10s, 20s, 40s by backoff; then the hint (25s); then 60s (backoff capped)
+	require.Equal(t, []time.Duration{20 * time.Second, 40 * time.Second, 25 * time.Second, 60 * time.Second}, waits)
+	require.Equal(t, 10*time.Second, at[0].Sub(res.StartTime))
+}

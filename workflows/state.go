@@ -33,10 +33,13 @@ type AttemptState struct {
 	Response *httpnode.Response    `json:"response,omitempty"`
 	TaskID   string                `json:"taskId,omitempty"`
 	// StatusURL is set once the main request succeeded and polling began.
-	StatusURL        string             `json:"statusUrl,omitempty"`
-	PollDeadline     time.Time          `json:"pollDeadline,omitzero"`
-	Polls            int                `json:"polls,omitempty"`
-	LastStatus       string             `json:"lastStatus,omitempty"`
+	StatusURL    string    `json:"statusUrl,omitempty"`
+	PollDeadline time.Time `json:"pollDeadline,omitzero"`
+	Polls        int       `json:"polls,omitempty"`
+	LastStatus   string    `json:"lastStatus,omitempty"`
+	// NextHint is the last poll's hint for the next wait (Retry-After or
+	// callback.intervalField).
+	NextHint         httpnode.Duration  `json:"nextHint,omitempty"`
 	CallbackResponse *httpnode.Response `json:"callbackResponse,omitempty"`
 }
 

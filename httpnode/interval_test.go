@@ -1,0 +1,77 @@
+package httpnode
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func callbackWith(t *testing.T, extra Callback) Callback {
+	t.Helper()
+	extra.URL = "https://x.example/s"
+	n := Node{Request: Request{URL: "https://x.example"}, Callback: &extra}
+	require.NoError(t, n.Validate())
+	return *n.WithDefaults().Callback
+}
+
+func TestNextWait_Strategies(t *testing.T) {
+	s := time.Second
+	cases := []struct {
+		name string
+		cb   Callback
+		want []time.Duration // waits before polls 1..n
+	}{
+		{"fixed", Callback{Interval: Duration(10 * s)}, []time.Duration{10 * s, 10 * s, 10 * s}},
+		{"linear", Callback{Interval: Duration(10 * s), Backoff: "linear"}, []time.Duration{10 * s, 20 * s, 30 * s, 40 * s}},
+		{"exponential with cap", Callback{Interval: Duration(10 * s), Backoff: "exponential", MaxInterval: Duration(60 * s)},
+			[]time.Duration{10 * s, 20 * s, 40 * s, 60 * s, 60 * s}},
+		{"exponential, default cap 1h", Callback{Interval: Duration(30 * time.Minute), Backoff: "exponential"},
+			[]time.Duration{30 * time.Minute, time.Hour, time.Hour}},
+	}
+	for _, tc := range cases {
+		cb := callbackWith(t, tc.cb)
+		for i, want := range tc.want {
+			require.Equal(t, want, cb.NextWait(i+1, 0, "seed"), "%s: poll %d", tc.name, i+1)
+		}
+	}
+}
+
+func TestNextWait_HintsAreBounded(t *testing.T) {
+	cb := callbackWith(t, Callback{Interval: Duration(10 * time.Second), MinInterval: Duration(5 * time.Second), MaxInterval: Duration(time.Minute)})
+	require.Equal(t, 25*time.Second, cb.NextWait(1, 25*time.Second, "s"), "a hint replaces the interval")
+	require.Equal(t, 5*time.Second, cb.NextWait(1, time.Second, "s"), "a hint below minInterval is raised")
+	require.Equal(t, time.Minute, cb.NextWait(1, time.Hour, "s"), "a hint above maxInterval is capped")
+}
+
+func TestNextWait_JitterIsDeterministicAndBounded(t *testing.T) {
+	cb := callbackWith(t, Callback{Interval: Duration(time.Minute), Jitter: true, MinInterval: Duration(2 * time.Second)})
+	seen := map[time.Duration]bool{}
+	for n := 1; n <= 200; n++ {
+		w := cb.NextWait(n, 0, "wf/run/1")
+		require.Equal(t, w, cb.NextWait(n, 0, "wf/run/1"), "the same node and poll always wait the same")
+		require.GreaterOrEqual(t, w, 2*time.Second)
+		require.LessOrEqual(t, w, time.Minute)
+		seen[w] = true
+	}
+	require.Greater(t, len(seen), 150, "waits are spread")
+	require.NotEqual(t, cb.NextWait(1, 0, "a"), cb.NextWait(1, 0, "b"), "nodes are spread from each other")
+}
+
+func TestParseIntervalHint(t *testing.T) {
+	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "1.5": 1500 * time.Millisecond, "2m": 2 * time.Minute, "soon": 0, "-3": 0, "": 0} {
+		require.Equal(t, want, ParseIntervalHint(in), in)
+	}
+}
+
+func TestValidate_IntervalFields(t *testing.T) {
+	for field, want := range map[string]string{
+		`"backoff": "random"`:                    `callback.backoff: "random" is not allowed`,
+		`"minInterval": "100ms"`:                 "callback.minInterval: 100ms is below 1s",
+		`"interval": "1m", "maxInterval": "30s"`: "callback.maxInterval: 30s is below callback.interval",
+		`"intervalField": "a..b"`:                `callback.intervalField: "a..b" is not a dotted path`,
+	} {
+		_, err := Decode([]byte(`{"request": {"url": "https://x.example"}, "callback": {"url": "https://x.example/s", ` + field + `}}`))
+		require.ErrorContains(t, err, want, field)
+	}
+}
