@@ -22,7 +22,16 @@ type Activities struct {
 	// zone of time macros (UTC when nil).
 	Params map[string]string
 	Zone   *time.Location
+	// StuckAttribute says the namespace has the HttpNodeStuck (Bool) search
+	// attribute; the worker checks at start.
+	StuckAttribute bool
 }
+
+// StuckSearchAttribute is the Bool search attribute set on stuck nodes when
+// the namespace defines it:
+//
+//	temporal operator search-attribute create --name HttpNodeStuck --type Bool
+const StuckSearchAttribute = "HttpNodeStuck"
 
 // New returns Activities with a fresh client factory and the given secret
 // source (SecretStore{} when nil), no global parameters and UTC.

@@ -64,5 +64,6 @@ func (a *Activities) RenderNode(_ context.Context, in RenderInput) (httpnode.Ren
 	if err != nil {
 		return httpnode.Rendered{}, temporal.NewNonRetryableApplicationError(strings.TrimPrefix(err.Error(), "invalid node: "), httpnode.ErrInvalidParameter, nil)
 	}
+	out.StuckAttribute = a.StuckAttribute
 	return out, nil
 }

@@ -19,6 +19,7 @@ const (
 	ErrPollBudgetExceeded   = "PollBudgetExceeded"   // callback.maxPolls polls were made without a final status
 	ErrPollDeadlineExceeded = "PollDeadlineExceeded" // callback.deadline passed without a final status
 	ErrNodeTimeout          = "NodeTimeout"          // the node's timeout passed
+	ErrRemoteStuck          = "RemoteStuck"          // the remote status stopped changing (callback.failWhenStuck)
 	ErrActivityTimeout      = "ActivityTimeout"      // Temporal timed an activity out (worker lost or stuck)
 )
 

@@ -136,6 +136,14 @@ type Callback struct {
 	// continues as new, keeping history small (default 300: a run stays
 	// under ~1,850 events at 6 events per poll).
 	PollsPerRun int `json:"pollsPerRun,omitempty"`
+	// StuckAfterPolls and StuckAfter flag a node whose remote status has not
+	// changed for that many polls or that long (0: off): it is logged, shown
+	// by the progress query and the result, and set in the HttpNodeStuck
+	// search attribute when the namespace has it. With FailWhenStuck the
+	// attempt fails instead (error type RemoteStuck).
+	StuckAfterPolls int      `json:"stuckAfterPolls,omitempty"`
+	StuckAfter      Duration `json:"stuckAfter,omitempty"`
+	FailWhenStuck   bool     `json:"failWhenStuck,omitempty"`
 }
 
 // Retry re-runs a failed attempt (main request and wait) after Interval.

@@ -215,6 +215,9 @@ type Rendered struct {
 	// ScheduledTime is the time macros were computed from, in TimeZone.
 	ScheduledTime time.Time `json:"scheduledTime"`
 	TimeZone      string    `json:"timeZone"`
+	// StuckAttribute says the namespace has the HttpNodeStuck search
+	// attribute, so a stuck node can be found by it.
+	StuckAttribute bool `json:"stuckAttribute,omitempty"`
 }
 
 // RenderEnv is what rendering a node needs from the worker and the run.
@@ -304,5 +307,6 @@ func (n Node) NeedsRender() bool {
 		}
 		check(string(r.Body)) // references stand inside JSON strings as they are
 	}
-	return needs || n.TimeZone != ""
+	stuck := n.Callback != nil && (n.Callback.StuckAfterPolls > 0 || n.Callback.StuckAfter > 0)
+	return needs || n.TimeZone != "" || stuck // stuck detection needs to know the namespace's search attributes
 }

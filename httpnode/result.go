@@ -36,7 +36,10 @@ type Result struct {
 	CallbackStatus   string    `json:"callbackStatus,omitempty"`
 	Polls            int       `json:"polls,omitempty"`
 	CallbackResponse *Response `json:"callbackResponse,omitempty"`
-	Error            *Error    `json:"error,omitempty"`
+	// Stuck is set when the remote status stopped changing for longer than
+	// callback.stuckAfterPolls / stuckAfter allow.
+	Stuck bool   `json:"stuck,omitempty"`
+	Error *Error `json:"error,omitempty"`
 	// Params are the parameters the node used and ScheduledTime the time
 	// its time macros were computed from (in the node's time zone).
 	Params        map[string]string `json:"params,omitempty"`

@@ -72,6 +72,12 @@ func (n Node) Validate() error {
 		if cb.MaxInterval != 0 && (cb.MaxInterval < cb.Interval || (cb.MinInterval != 0 && cb.MaxInterval < cb.MinInterval)) {
 			add("callback.maxInterval", "%s is below callback.interval or callback.minInterval", cb.MaxInterval)
 		}
+		if cb.StuckAfterPolls < 0 || cb.StuckAfter < 0 {
+			add("callback.stuckAfterPolls", "stuckAfterPolls and stuckAfter must not be negative (0 turns stuck detection off)")
+		}
+		if cb.FailWhenStuck && cb.StuckAfterPolls == 0 && cb.StuckAfter == 0 {
+			add("callback.failWhenStuck", "needs stuckAfterPolls or stuckAfter to say when a node is stuck")
+		}
 		if cb.IntervalField != "" && !validPath(cb.IntervalField) {
 			add("callback.intervalField", "%q is not a dotted path (use e.g. \"retryAfterSeconds\")", cb.IntervalField)
 		}

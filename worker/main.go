@@ -132,6 +132,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		return exitUnreachable
 	}
 	defer c.Close()
+	acts.StuckAttribute = activities.HasStuckAttribute(ctx, c, cfg.conn.Namespace)
 	w := worker.New(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     cfg.maxActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.maxWorkflowTasks,
@@ -143,7 +144,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		return exitFailure
 	}
 	logger.Info().Str("address", cfg.conn.Address).Str("namespace", cfg.conn.Namespace).
-		Str("taskQueue", cfg.taskQueue).Msg("worker started")
+		Str("taskQueue", cfg.taskQueue).Bool("stuckSearchAttribute", acts.StuckAttribute).Msg("worker started")
 	hs.ready.Store(true)
 	if ready != nil {
 		ready()

@@ -245,7 +245,10 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 			workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
 			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
 		}
-		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next}
+		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
+		if cur.Stuck {
+			r.progress.StatusSince = &cur.StatusSince
+		}
 		// Temporal Web shows a local activity by its type only: the timer
 		// before each poll names the poll and its target.
 		target := fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL))
@@ -266,9 +269,16 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		if err != nil {
 			return err
 		}
+		if out.Status != cur.LastStatus || cur.SamePolls == 0 {
+			cur.SamePolls, cur.StatusSince = 0, workflow.Now(ctx)
+		}
+		cur.SamePolls++
 		cur.LastStatus, cur.NextHint = out.Status, out.NextInterval
 		switch out.Outcome {
 		case activities.OutcomePending:
+			if err := r.checkStuck(ctx); err != nil {
+				return err
+			}
 			continue
 		case activities.OutcomeSuccess:
 			cur.CallbackResponse = out.Response
@@ -290,7 +300,7 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	res := httpnode.Result{
 		Status: status, Name: r.node.Name, Attempts: r.st.Attempt, AttemptLog: r.st.AttemptLog,
 		Request: cur.Sent, Response: cur.Response, TaskID: cur.TaskID,
-		CallbackStatus: cur.LastStatus, Polls: cur.Polls, CallbackResponse: cur.CallbackResponse,
+		CallbackStatus: cur.LastStatus, Polls: cur.Polls, CallbackResponse: cur.CallbackResponse, Stuck: cur.Stuck,
 		Error: failure, StartTime: r.st.StartTime, EndTime: workflow.Now(ctx),
 	}
 	if rd := r.st.Rendered; rd != nil {
@@ -309,6 +319,29 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	}
 	return res, temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, res)
 }
+
+// checkStuck flags the node once its remote status has stopped changing for
+// longer than the node allows: a log line, the progress query, the result,
+// and the HttpNodeStuck search attribute when the namespace has it. With
+// failWhenStuck the attempt fails instead.
+func (r *nodeRun) checkStuck(ctx workflow.Context) error {
+	cb, cur := r.node.Callback, &r.st.Current
+	unchanged := workflow.Now(ctx).Sub(cur.StatusSince)
+	if cur.Stuck || !((cb.StuckAfterPolls > 0 && cur.SamePolls >= cb.StuckAfterPolls) || (cb.StuckAfter > 0 && unchanged >= cb.StuckAfter.D())) {
+		return nil
+	}
+	if cb.FailWhenStuck {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: job %s has reported %q for %d polls (%s); it looks stuck", cur.TaskID, cur.LastStatus, cur.SamePolls, unchanged), httpnode.ErrRemoteStuck, nil)
+	}
+	cur.Stuck = true
+	workflow.GetLogger(ctx).Warn("remote job looks stuck", "taskId", cur.TaskID, "status", cur.LastStatus, "polls", cur.SamePolls, "unchangedFor", unchanged.String())
+	if r.st.Rendered.StuckAttribute {
+		return workflow.UpsertTypedSearchAttributes(ctx, stuckAttribute.ValueSet(true))
+	}
+	return nil
+}
+
+var stuckAttribute = temporal.NewSearchAttributeKeyBool(activities.StuckSearchAttribute)
 
 // attemptVars fill in ${attempt}; ${taskId} is added when polling starts.
 func (r *nodeRun) attemptVars() *httpnode.Vars {

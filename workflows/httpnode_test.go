@@ -473,3 +473,50 @@ func TestHTTPNode_ExponentialBackoffAndHints(t *testing.T) {
 	require.Equal(t, []time.Duration{20 * time.Second, 40 * time.Second, 25 * time.Second, 60 * time.Second}, waits)
 	require.Equal(t, 10*time.Second, at[0].Sub(res.StartTime))
 }
+
+func TestHTTPNode_StuckDetection(t *testing.T) {
+	t.Run("flagged, search attribute set, node goes on", func(t *testing.T) {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestWorkflowEnvironment()
+		env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
+		env.RegisterActivity(&activities.Activities{StuckAttribute: true})
+		mainResponse(env, `{"taskId": "t1"}`)
+		statuses(env, "QUEUED", "RUNNING", "RUNNING", "RUNNING", "RUNNING", "SUCCESS")
+		upserts := 0
+		env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+			v, ok := args.Get(0).(temporal.SearchAttributes).GetBool(stuckAttribute)
+			require.True(t, ok && v)
+			upserts++
+		}).Return(nil)
+		var mid Progress
+		env.RegisterDelayedCallback(func() {
+			v, err := env.QueryWorkflow(ProgressQuery)
+			require.NoError(t, err)
+			require.NoError(t, v.Get(&mid))
+		}, 45*time.Second)
+		env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"pending": ["QUEUED", "RUNNING"], "stuckAfterPolls": 3}}`))
+		res := result(t, env)
+		require.Equal(t, httpnode.StatusSucceeded, res.Status, "a stuck node is flagged, not failed")
+		require.True(t, res.Stuck)
+		require.Equal(t, 1, upserts, "flagged once")
+		require.True(t, mid.Stuck)
+		require.NotNil(t, mid.StatusSince)
+		require.Equal(t, res.StartTime.Add(20*time.Second), *mid.StatusSince, "RUNNING since the second poll")
+	})
+	t.Run("a status change resets the count", func(t *testing.T) {
+		env := newEnv(t)
+		mainResponse(env, `{"taskId": "t1"}`)
+		statuses(env, "A", "A", "B", "B", "A", "A", "SUCCESS")
+		env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"pending": ["A", "B"], "stuckAfterPolls": 3}}`))
+		require.False(t, result(t, env).Stuck)
+	})
+	t.Run("failWhenStuck, by time", func(t *testing.T) {
+		env := newEnv(t)
+		mainResponse(env, `{"taskId": "t1"}`)
+		statuses(env, "PROCESSING")
+		env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"stuckAfter": "1m", "failWhenStuck": true}}`))
+		app, res := failure(t, env, httpnode.ErrRemoteStuck)
+		require.Contains(t, app.Message(), `callback: job t1 has reported "PROCESSING" for 7 polls (1m0s); it looks stuck`)
+		require.Equal(t, 7, res.Polls)
+	})
+}

@@ -41,6 +41,11 @@ type AttemptState struct {
 	// callback.intervalField).
 	NextHint         httpnode.Duration  `json:"nextHint,omitempty"`
 	CallbackResponse *httpnode.Response `json:"callbackResponse,omitempty"`
+	// SamePolls counts the polls in a row that read LastStatus, since
+	// StatusSince; Stuck is set once stuck detection fired.
+	SamePolls   int       `json:"samePolls,omitempty"`
+	StatusSince time.Time `json:"statusSince,omitzero"`
+	Stuck       bool      `json:"stuck,omitempty"`
 }
 
 // Progress answers the "progress" query.
@@ -54,6 +59,10 @@ type Progress struct {
 	TaskID       string     `json:"taskId,omitempty"`
 	NextPollTime *time.Time `json:"nextPollTime,omitempty"`
 	NextTryTime  *time.Time `json:"nextTryTime,omitempty"`
+	// Stuck: the remote status has not changed since StatusSince for longer
+	// than the node allows.
+	Stuck       bool       `json:"stuck,omitempty"`
+	StatusSince *time.Time `json:"statusSince,omitempty"`
 }
 
 // Progress phases.
