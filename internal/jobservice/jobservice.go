@@ -43,6 +43,9 @@ type job struct {
 type Service struct {
 	// Token, when set, must be sent as "Authorization: Bearer <Token>".
 	Token string
+	// OnPoll, when set, is called for every status request of a known job
+	// (the benchmarks measure poll lateness with it).
+	OnPoll func(id string, at time.Time)
 
 	mu          sync.Mutex
 	jobs        map[string]*job
@@ -136,6 +139,9 @@ func (s *Service) status(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, ok := s.jobs[r.PathValue("id")]
+	if ok && s.OnPoll != nil {
+		s.OnPoll(j.id, time.Now())
+	}
 	if !ok {
 		reply(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("unknown task %q", r.PathValue("id"))})
 		return

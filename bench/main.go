@@ -1,0 +1,224 @@
+// Command bench measures httpnode on a real Temporal server and prints a
+// table: node throughput against a bare one-activity workflow, history
+// events per poll, SendRequest against a bare http.Client, worker memory per
+// waiting node, and poll lateness.
+//
+//	go run ./bench                          # an in-process server (in memory)
+//	go run ./bench --address 127.0.0.1:7233 # an existing server
+//	go run ./bench --memory 2000,10000 --lateness 1000
+//
+// The worker runs in a child process (this binary with --role worker), so
+// its memory is measured apart from the server's.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/internal/devserver"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+type options struct {
+	role, address, namespace, taskQueue string
+	nodes, rounds                       int
+	memory                              []int
+	lateness                            int
+	latenessFor                         time.Duration
+}
+
+func main() {
+	var o options
+	var memory string
+	flag.StringVar(&o.role, "role", "bench", "bench, or worker (internal: the measured worker process)")
+	flag.StringVar(&o.address, "address", "", "Temporal frontend; empty starts an in-process server")
+	flag.StringVar(&o.namespace, "namespace", "default", "namespace")
+	flag.StringVar(&o.taskQueue, "task-queue", "bench", "task queue (worker role)")
+	flag.IntVar(&o.nodes, "nodes", 300, "workflows per throughput round and kind")
+	flag.IntVar(&o.rounds, "rounds", 2, "throughput rounds (bare and node alternate)")
+	flag.StringVar(&memory, "memory", "2000", "comma-separated counts of waiting nodes for the memory measurement (0: skip)")
+	flag.IntVar(&o.lateness, "lateness", 1000, "nodes polling every 10s for the lateness measurement (0: skip)")
+	flag.DurationVar(&o.latenessFor, "lateness-for", 60*time.Second, "how long to watch polls for lateness")
+	flag.Parse()
+	for _, f := range strings.Split(memory, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			o.memory = append(o.memory, n)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	if o.role == "worker" {
+		err = runWorker(ctx, o)
+	} else {
+		err = runBench(ctx, o, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func quietLogger() log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// runWorker is the measured worker: the node's registration plus the bare
+// workflow, until the parent closes stdin.
+func runWorker(ctx context.Context, o options) error {
+	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: quietLogger()})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := worker.New(c, o.taskQueue, worker.Options{})
+	workflows.Register(w, activities.New(nil))
+	registerBare(w)
+	if err := w.Start(); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	go func() { _, _ = io.Copy(io.Discard, os.Stdin); stopSelf() }()
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func stopSelf() { _ = syscall.Kill(os.Getpid(), syscall.SIGTERM) }
+
+// child is a worker process on its own task queue.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+func startWorker(o options, taskQueue string) (*child, error) {
+	cmd := exec.Command(os.Args[0], "--role", "worker", "--address", o.address, "--namespace", o.namespace, "--task-queue", taskQueue)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		return nil, fmt.Errorf("worker process did not start: %v", err)
+	}
+	return &child{cmd: cmd, stdin: stdin}, nil
+}
+
+func (c *child) rssKB() int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return n
+		}
+	}
+	return 0
+}
+
+func (c *child) stop() {
+	_ = c.stdin.Close()
+	_ = c.cmd.Wait()
+}
+
+func runBench(ctx context.Context, o options, out io.Writer) error {
+	if o.address == "" {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		srv, err := devserver.Start(devserver.Config{Port: port, Namespace: o.namespace, Logger: zerolog.Nop()})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		o.address = srv.Address
+		fmt.Fprintf(os.Stderr, "in-process Temporal server on %s (in memory)\n", o.address)
+	}
+	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: quietLogger()})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	t := &table{}
+	for _, step := range []func(context.Context, client.Client, options, *table) error{throughput, historyEvents, requestCost, memory, lateness} {
+		if err := step(ctx, c, o, t); err != nil {
+			return err
+		}
+	}
+	t.print(out)
+	return nil
+}
+
+// table collects result rows: what, value, and how it compares.
+type table struct{ rows [][3]string }
+
+func (t *table) add(what, value, note string) {
+	t.rows = append(t.rows, [3]string{what, value, note})
+	fmt.Fprintf(os.Stderr, "  %s: %s %s\n", what, value, note)
+}
+
+func (t *table) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "measurement\tvalue\tnote")
+	for _, r := range t.rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
+	}
+	_ = tw.Flush()
+}
+
+func freePort() (int, error) {
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if p < 65000 {
+			return p, nil
+		}
+	}
+}
+
+// serve runs h on a loopback port until ctx ends and returns its URL.
+func serve(ctx context.Context, h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	return "http://" + l.Addr().String(), nil
+}

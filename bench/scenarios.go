@@ -1,0 +1,316 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+// The bare baseline: one workflow, one activity doing the same GET with a
+// plain http.Client, the same activity timeout and retry bound.
+const bareName = "BareOneActivity"
+
+var bareClient = &http.Client{}
+
+func bareGet(ctx context.Context, url string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := bareClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+func bareWorkflow(ctx workflow.Context, url string) (int, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 40 * time.Second, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: workflows.RequestTries},
+	})
+	var code int
+	err := workflow.ExecuteActivity(ctx, bareGet, url).Get(ctx, &code)
+	return code, err
+}
+
+func registerBare(w worker.Registry) {
+	w.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: bareName})
+	w.RegisterActivityWithOptions(bareGet, activity.RegisterOptions{Name: "BareGet"})
+}
+
+// runMany starts n workflows from 32 goroutines and waits for them all;
+// it returns the completions per second.
+func runMany(ctx context.Context, c client.Client, n int, start func(ctx context.Context, i int) (client.WorkflowRun, error)) (float64, error) {
+	var next atomic.Int64
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range 32 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				run, err := start(ctx, i)
+				if err == nil {
+					err = run.Get(ctx, nil)
+				}
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n) / time.Since(t0).Seconds(), firstErr
+}
+
+func throughput(ctx context.Context, c client.Client, o options, t *table) error {
+	if o.nodes <= 0 {
+		return nil
+	}
+	url, err := serve(ctx, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, `{"ok": true}`) }))
+	if err != nil {
+		return err
+	}
+	wk, err := startWorker(o, "bench-throughput")
+	if err != nil {
+		return err
+	}
+	defer wk.stop()
+	node := json.RawMessage(`{"request": {"url": "` + url + `/ping"}, "retry": {"count": 0}}`)
+	var bare, nodes []float64
+	for r := range o.rounds {
+		id := fmt.Sprintf("tp-%d-%d-", time.Now().UnixNano(), r)
+		b, err := runMany(ctx, c, o.nodes, func(ctx context.Context, i int) (client.WorkflowRun, error) {
+			return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "bare-" + fmt.Sprint(i), TaskQueue: "bench-throughput"}, bareName, url+"/ping")
+		})
+		if err != nil {
+			return fmt.Errorf("bare workflows: %w", err)
+		}
+		n, err := runMany(ctx, c, o.nodes, func(ctx context.Context, i int) (client.WorkflowRun, error) {
+			return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "node-" + fmt.Sprint(i), TaskQueue: "bench-throughput"}, workflows.HTTPNodeName, node)
+		})
+		if err != nil {
+			return fmt.Errorf("nodes: %w", err)
+		}
+		bare, nodes = append(bare, b), append(nodes, n)
+	}
+	mb, mn := median(bare), median(nodes)
+	t.add("throughput, bare one-activity workflow", fmt.Sprintf("%.1f/s", mb), fmt.Sprintf("median of %d rounds of %d", o.rounds, o.nodes))
+	t.add("throughput, HTTPNode (main request only)", fmt.Sprintf("%.1f/s", mn), fmt.Sprintf("ratio %.2f× (target ≥ 0.95×)", mn/mb))
+	return nil
+}
+
+func historyEvents(ctx context.Context, c client.Client, o options, t *table) error {
+	jobs := jobservice.New()
+	url, err := serve(ctx, jobs.Handler())
+	if err != nil {
+		return err
+	}
+	wk, err := startWorker(o, "bench-events")
+	if err != nil {
+		return err
+	}
+	defer wk.stop()
+	node := json.RawMessage(`{"request": {"method": "POST", "url": "` + url + `/jobs", "body": {"polls": 5}},
+		"callback": {"url": "` + url + `/status", "interval": "1s"}, "retry": {"count": 0}}`)
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprint("events-", time.Now().UnixNano()), TaskQueue: "bench-events"}, workflows.HTTPNodeName, node)
+	if err != nil {
+		return err
+	}
+	var res httpnode.Result
+	if err := run.Get(ctx, &res); err != nil {
+		return err
+	}
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var timers []int
+	total := 0
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return err
+		}
+		if e.GetEventType() == enumspb.EVENT_TYPE_TIMER_STARTED {
+			timers = append(timers, total)
+		}
+		total++
+	}
+	perPoll := 0
+	if len(timers) >= 2 {
+		perPoll = timers[len(timers)-1] - timers[len(timers)-2]
+	}
+	t.add("history events per poll", fmt.Sprint(perPoll), "target ≤ 6 (timer + activity polling: 11)")
+	t.add("history events per node run", fmt.Sprint(total), fmt.Sprintf("%d polls", res.Polls))
+	return nil
+}
+
+func requestCost(ctx context.Context, _ client.Client, _ options, t *table) error {
+	url, err := serve(ctx, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, `{"taskId": "job-1", "status": "PROCESSING"}`)
+	}))
+	if err != nil {
+		return err
+	}
+	a := activities.New(nil)
+	in := activities.SendRequestInput{Request: httpnode.Node{Request: httpnode.Request{Method: "POST", URL: url + "/jobs"}}.WithDefaults().Request, IdempotencyKey: "k"}
+	node := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := a.SendRequest(context.Background(), in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	bare := testing.Benchmark(func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := bareGet(context.Background(), url+"/jobs"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	t.add("SendRequest", fmt.Sprintf("%d ns/op, %d allocs/op", node.NsPerOp(), node.AllocsPerOp()), "")
+	t.add("bare http.Client.Do", fmt.Sprintf("%d ns/op, %d allocs/op", bare.NsPerOp(), bare.AllocsPerOp()),
+		fmt.Sprintf("SendRequest ratio %.2f× (target ≤ 1.25×)", float64(node.NsPerOp())/float64(bare.NsPerOp())))
+	return nil
+}
+
+// waitingNodes starts n nodes whose jobs never finish, polling every
+// interval, and returns once the job service has all n jobs.
+func waitingNodes(ctx context.Context, c client.Client, jobs *jobservice.Service, url, taskQueue string, n int, interval string) error {
+	node := json.RawMessage(`{"request": {"method": "POST", "url": "` + url + `/jobs", "body": {"seconds": 86400}},
+		"callback": {"url": "` + url + `/status", "interval": "` + interval + `", "deadline": "48h"}, "retry": {"count": 0}}`)
+	prefix := fmt.Sprint(taskQueue, "-", time.Now().UnixNano(), "-")
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for range 32 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
+				if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: prefix + fmt.Sprint(i), TaskQueue: taskQueue}, workflows.HTTPNodeName, node); err != nil {
+					firstErr.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return err
+	}
+	for jobs.Submissions() < int64(n) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func memory(ctx context.Context, c client.Client, o options, t *table) error {
+	for _, n := range o.memory {
+		jobs := jobservice.New()
+		url, err := serve(ctx, jobs.Handler())
+		if err != nil {
+			return err
+		}
+		tq := fmt.Sprint("bench-memory-", n)
+		wk, err := startWorker(o, tq)
+		if err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second) // settle before the baseline
+		idle := wk.rssKB()
+		t0 := time.Now()
+		if err := waitingNodes(ctx, c, jobs, url, tq, n, "10m"); err != nil {
+			wk.stop()
+			return err
+		}
+		time.Sleep(2 * time.Second)
+		busy := wk.rssKB()
+		wk.stop()
+		t.add(fmt.Sprintf("worker RSS with %d waiting nodes", n), fmt.Sprintf("%d MB (idle %d MB)", busy/1024, idle/1024),
+			fmt.Sprintf("%.1f KB per node (target ≤ 40 KB); started in %s", float64(busy-idle)/float64(n), time.Since(t0).Round(time.Second)))
+	}
+	return nil
+}
+
+func lateness(ctx context.Context, c client.Client, o options, t *table) error {
+	if o.lateness <= 0 {
+		return nil
+	}
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	var late []time.Duration
+	watching := atomic.Bool{}
+	jobs := jobservice.New()
+	jobs.OnPoll = func(id string, at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		if prev, ok := last[id]; ok && watching.Load() {
+			late = append(late, at.Sub(prev)-10*time.Second)
+		}
+		last[id] = at
+	}
+	url, err := serve(ctx, jobs.Handler())
+	if err != nil {
+		return err
+	}
+	wk, err := startWorker(o, "bench-lateness")
+	if err != nil {
+		return err
+	}
+	defer wk.stop()
+	if err := waitingNodes(ctx, c, jobs, url, "bench-lateness", o.lateness, "10s"); err != nil {
+		return err
+	}
+	time.Sleep(15 * time.Second) // every node is in its polling rhythm
+	watching.Store(true)
+	time.Sleep(o.latenessFor)
+	watching.Store(false)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(late) == 0 {
+		t.add("poll lateness", "no polls seen", "")
+		return nil
+	}
+	slices.Sort(late)
+	p := func(q float64) time.Duration { return late[int(q*float64(len(late)-1))].Round(time.Millisecond) }
+	t.add(fmt.Sprintf("poll lateness, %d nodes every 10s", o.lateness), fmt.Sprintf("p50 %s, p99 %s", p(0.5), p(0.99)),
+		fmt.Sprintf("%d polls over %s", len(late), o.latenessFor))
+	return nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
