@@ -69,6 +69,9 @@ func (n Node) WithDefaults() Node {
 		if cb.Interval == 0 {
 			cb.Interval = Duration(DefaultPollInterval)
 		}
+		if cb.Mode == "" {
+			cb.Mode = ModeTimer
+		}
 		if cb.Backoff == "" {
 			cb.Backoff = BackoffFixed
 		}

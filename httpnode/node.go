@@ -98,6 +98,12 @@ type TLS struct {
 // as in Request; URL is required, and timeout defaults to 10s per poll.
 type Callback struct {
 	Request
+	// Mode is "timer" (default: a durable timer, then the poll as a local
+	// activity: 6 history events a poll, each poll visible) or "activity"
+	// (every poll inside one heartbeating activity: no event per poll, for
+	// frequent polls of cheap endpoints; polls are not visible one by one,
+	// and the wait holds an activity slot).
+	Mode string `json:"mode,omitempty"`
 	// Interval between polls (default 10s, at least 1s: Temporal timers do not
 	// fire sooner).
 	Interval Duration `json:"interval,omitempty"`

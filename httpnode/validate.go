@@ -63,6 +63,9 @@ func (n Node) Validate() error {
 		if cb.Interval != 0 && cb.Interval.D() < MinPollInterval {
 			add("callback.interval", "%s is below the minimum of %s (Temporal timers fire no sooner)", cb.Interval, MinPollInterval)
 		}
+		if !slices.Contains([]string{"", ModeTimer, ModeActivity}, cb.Mode) {
+			add("callback.mode", "%q is not allowed (use \"timer\" or \"activity\")", cb.Mode)
+		}
 		if !slices.Contains([]string{"", BackoffFixed, BackoffLinear, BackoffExponential}, cb.Backoff) {
 			add("callback.backoff", "%q is not allowed (use \"fixed\", \"linear\" or \"exponential\")", cb.Backoff)
 		}

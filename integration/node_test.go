@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,10 +15,12 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/workflows"
 )
 
 // The async-job scenario end to end: POST a job, poll /status/<taskId> until
@@ -192,4 +195,26 @@ func TestHTTPNode_ContinueAsNewKeepsTheResult(t *testing.T) {
 	require.NotEqual(t, firstRunID, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "the node finished in a later run")
 	last := f.history(t, f.c.GetWorkflow(context.Background(), run.GetID(), ""))
 	require.Less(t, len(last.Events), 40, "each run's history stays small")
+}
+
+// In activity mode the polls happen inside one heartbeating activity: the
+// history does not grow with the number of polls.
+func TestHTTPNode_ActivityModeAddsNoEventsPerPoll(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	events := map[int]int{}
+	for _, polls := range []int{1, 4} {
+		node := f.node(fmt.Sprintf(`{"polls": %d}`, polls))
+		node = append(node[:len(node)-2], []byte(`, "callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "activity",
+			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)...)
+		run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint("activity-mode-", polls), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
+		require.NoError(t, err)
+		res := resultOf(t, run)
+		require.Equal(t, httpnode.StatusSucceeded, res.Status)
+		require.Equal(t, polls, res.Polls)
+		require.Equal(t, "SUCCESS", res.CallbackStatus)
+		events[polls] = len(f.history(t, run).Events)
+	}
+	require.Equal(t, events[1], events[4], "0 history events per poll")
+	t.Logf("activity mode: %d events for a node with 1 poll and with 4", events[4])
 }

@@ -231,24 +231,26 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
 	}
 	poll.URL = cur.StatusURL
+	check := activities.CheckStatusInput{Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField}
+	seed := r.st.KeySeed + "/" + strconv.Itoa(r.st.Attempt)
+	if cb.Mode == httpnode.ModeActivity {
+		return r.waitInActivity(ctx, check, seed)
+	}
 	for runPolls := 0; ; runPolls++ {
-		if cb.MaxPolls > 0 && cur.Polls >= cb.MaxPolls {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: %d polls made without a final status (last status %q); raise callback.maxPolls or callback.interval", cur.Polls, cur.LastStatus), httpnode.ErrPollBudgetExceeded, nil)
-		}
-		n := cur.Polls + 1
-		wait := cb.NextWait(n, cur.NextHint.D(), r.st.KeySeed+"/"+strconv.Itoa(r.st.Attempt))
-		next := workflow.Now(ctx).Add(wait)
-		if next.After(cur.PollDeadline) {
-			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: no final status within callback.deadline %s (%d polls, last status %q)", cb.Deadline, cur.Polls, cur.LastStatus), httpnode.ErrPollDeadlineExceeded, nil)
+		wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, seed)
+		if errType != "" {
+			return temporal.NewNonRetryableApplicationError(msg, errType, nil)
 		}
 		if runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
 			workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
 			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
 		}
+		next := workflow.Now(ctx).Add(wait)
 		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
 		if cur.Stuck {
 			r.progress.StatusSince = &cur.StatusSince
 		}
+		n := cur.Polls + 1
 		// Temporal Web shows a local activity by its type only: the timer
 		// before each poll names the poll and its target.
 		target := fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL))
@@ -262,18 +264,12 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 			StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: ao.Summary,
 		})
 		var out activities.CheckStatusOutput
-		err := workflow.ExecuteLocalActivity(pctx, a.CheckStatus, activities.CheckStatusInput{
-			Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField,
-		}).Get(ctx, &out)
+		err := workflow.ExecuteLocalActivity(pctx, a.CheckStatus, check).Get(ctx, &out)
 		cur.Polls = n
 		if err != nil {
 			return err
 		}
-		if out.Status != cur.LastStatus || cur.SamePolls == 0 {
-			cur.SamePolls, cur.StatusSince = 0, workflow.Now(ctx)
-		}
-		cur.SamePolls++
-		cur.LastStatus, cur.NextHint = out.Status, out.NextInterval
+		cur.Observe(out.Status, out.NextInterval, workflow.Now(ctx))
 		switch out.Outcome {
 		case activities.OutcomePending:
 			if err := r.checkStuck(ctx); err != nil {
@@ -285,12 +281,44 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 			return nil
 		}
 		cur.CallbackResponse = out.Response
-		excerpt := ""
-		if out.Response != nil {
-			excerpt = out.Response.Excerpt()
-		}
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: job %s ended with status %q%s", cur.TaskID, out.Status, excerpt), httpnode.ErrCallbackStatus, nil)
+		return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Status, out.Response), httpnode.ErrCallbackStatus, nil)
 	}
+}
+
+// waitInActivity polls inside one heartbeating activity: no history event
+// per poll, at the cost of per-poll visibility (the activity's heartbeat
+// shows the last status) and of an activity slot held for the whole wait.
+func (r *nodeRun) waitInActivity(ctx workflow.Context, check activities.CheckStatusInput, seed string) error {
+	cb, cur := r.node.Callback, &r.st.Current
+	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
+		HeartbeatTimeout:    activities.PollHeartbeatTimeout,
+		// a lost worker or a transient poll failure resumes from the last heartbeat
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
+		Summary:     fmt.Sprintf("poll until final: %s %s", check.Request.Method, httpnode.RedactURL(check.Request.URL)),
+	})
+	var out activities.PollUntilDoneOutput
+	err := workflow.ExecuteActivity(actx, a.PollUntilDone, activities.PollUntilDoneInput{
+		Check: check, Callback: *cb, Seed: seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID,
+	}).Get(ctx, &out)
+	if err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.HasDetails() {
+			_ = app.Details(&cur.PollState)
+		}
+		return err
+	}
+	cur.PollState, cur.CallbackResponse = out.State, out.Last.Response
+	if cur.Stuck && r.st.Rendered.StuckAttribute {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, stuckAttribute.ValueSet(true)); err != nil {
+			return err
+		}
+	}
+	if out.Last.Outcome == activities.OutcomeSuccess {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Last.Status, out.Last.Response), httpnode.ErrCallbackStatus, nil)
 }
 
 // finish builds the result and decides, by onFailure, whether the workflow
@@ -326,15 +354,15 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 // failWhenStuck the attempt fails instead.
 func (r *nodeRun) checkStuck(ctx workflow.Context) error {
 	cb, cur := r.node.Callback, &r.st.Current
-	unchanged := workflow.Now(ctx).Sub(cur.StatusSince)
-	if cur.Stuck || !((cb.StuckAfterPolls > 0 && cur.SamePolls >= cb.StuckAfterPolls) || (cb.StuckAfter > 0 && unchanged >= cb.StuckAfter.D())) {
+	now := workflow.Now(ctx)
+	if !cb.StuckNow(cur.PollState, now) {
 		return nil
 	}
 	if cb.FailWhenStuck {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("callback: job %s has reported %q for %d polls (%s); it looks stuck", cur.TaskID, cur.LastStatus, cur.SamePolls, unchanged), httpnode.ErrRemoteStuck, nil)
+		return temporal.NewNonRetryableApplicationError(cb.StuckMessage(cur.PollState, cur.TaskID, now), httpnode.ErrRemoteStuck, nil)
 	}
 	cur.Stuck = true
-	workflow.GetLogger(ctx).Warn("remote job looks stuck", "taskId", cur.TaskID, "status", cur.LastStatus, "polls", cur.SamePolls, "unchangedFor", unchanged.String())
+	workflow.GetLogger(ctx).Warn("remote job looks stuck", "taskId", cur.TaskID, "status", cur.LastStatus, "polls", cur.SamePolls, "unchangedFor", now.Sub(cur.StatusSince).String())
 	if r.st.Rendered.StuckAttribute {
 		return workflow.UpsertTypedSearchAttributes(ctx, stuckAttribute.ValueSet(true))
 	}

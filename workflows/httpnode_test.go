@@ -520,3 +520,36 @@ func TestHTTPNode_StuckDetection(t *testing.T) {
 		require.Equal(t, 7, res.Polls)
 	})
 }
+
+func TestHTTPNode_ActivityMode(t *testing.T) {
+	t.Run("success", func(t *testing.T) {
+		env := newEnv(t)
+		mainResponse(env, `{"taskId": "t1"}`)
+		var got activities.PollUntilDoneInput
+		env.OnActivity(a.PollUntilDone, mock.Anything, mock.Anything).Return(
+			func(_ context.Context, in activities.PollUntilDoneInput) (activities.PollUntilDoneOutput, error) {
+				got = in
+				return activities.PollUntilDoneOutput{
+					Last:  activities.CheckStatusOutput{Status: "SUCCESS", Outcome: activities.OutcomeSuccess, Response: &httpnode.Response{StatusCode: 200}},
+					State: httpnode.PollState{Polls: 42, LastStatus: "SUCCESS"},
+				}, nil
+			})
+		env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"mode": "activity"}}`))
+		res := result(t, env)
+		require.Equal(t, httpnode.StatusSucceeded, res.Status)
+		require.Equal(t, 42, res.Polls)
+		require.NotNil(t, res.CallbackResponse)
+		require.Equal(t, "http://jobs.test/status/t1", got.Check.Request.URL)
+		require.Equal(t, res.StartTime.Add(httpnode.DefaultPollDeadline), got.Deadline)
+	})
+	t.Run("budget error keeps the state", func(t *testing.T) {
+		env := newEnv(t)
+		mainResponse(env, `{"taskId": "t1"}`)
+		env.OnActivity(a.PollUntilDone, mock.Anything, mock.Anything).Return(activities.PollUntilDoneOutput{},
+			temporal.NewNonRetryableApplicationError("callback: 9 polls made without a final status", httpnode.ErrPollBudgetExceeded, nil, httpnode.PollState{Polls: 9, LastStatus: "PROCESSING"}))
+		env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"mode": "activity", "maxPolls": 9}}`))
+		_, res := failure(t, env, httpnode.ErrPollBudgetExceeded)
+		require.Equal(t, 9, res.Polls)
+		require.Equal(t, "PROCESSING", res.CallbackStatus)
+	})
+}

@@ -33,19 +33,10 @@ type AttemptState struct {
 	Response *httpnode.Response    `json:"response,omitempty"`
 	TaskID   string                `json:"taskId,omitempty"`
 	// StatusURL is set once the main request succeeded and polling began.
-	StatusURL    string    `json:"statusUrl,omitempty"`
-	PollDeadline time.Time `json:"pollDeadline,omitzero"`
-	Polls        int       `json:"polls,omitempty"`
-	LastStatus   string    `json:"lastStatus,omitempty"`
-	// NextHint is the last poll's hint for the next wait (Retry-After or
-	// callback.intervalField).
-	NextHint         httpnode.Duration  `json:"nextHint,omitempty"`
+	StatusURL        string             `json:"statusUrl,omitempty"`
+	PollDeadline     time.Time          `json:"pollDeadline,omitzero"`
 	CallbackResponse *httpnode.Response `json:"callbackResponse,omitempty"`
-	// SamePolls counts the polls in a row that read LastStatus, since
-	// StatusSince; Stuck is set once stuck detection fired.
-	SamePolls   int       `json:"samePolls,omitempty"`
-	StatusSince time.Time `json:"statusSince,omitzero"`
-	Stuck       bool      `json:"stuck,omitempty"`
+	httpnode.PollState
 }
 
 // Progress answers the "progress" query.

@@ -1,0 +1,70 @@
+package httpnode
+
+import (
+	"fmt"
+	"time"
+)
+
+// Callback modes.
+const (
+	ModeTimer    = "timer"    // a durable timer, then a local activity per poll (default)
+	ModeActivity = "activity" // every poll inside one heartbeating activity
+)
+
+// PollState is the progress of one attempt's polling: carried across
+// continue-as-new (timer mode) and in heartbeats (activity mode).
+type PollState struct {
+	Polls      int    `json:"polls,omitempty"`
+	LastStatus string `json:"lastStatus,omitempty"`
+	// NextHint is the last poll's hint for the next wait.
+	NextHint Duration `json:"nextHint,omitempty"`
+	// SamePolls counts the polls in a row that read LastStatus, since
+	// StatusSince; Stuck is set once stuck detection fired.
+	SamePolls   int       `json:"samePolls,omitempty"`
+	StatusSince time.Time `json:"statusSince,omitzero"`
+	Stuck       bool      `json:"stuck,omitempty"`
+}
+
+// Observe records one poll's remote status and interval hint, read at now.
+func (p *PollState) Observe(status string, hint Duration, now time.Time) {
+	if status != p.LastStatus || p.SamePolls == 0 {
+		p.SamePolls, p.StatusSince = 0, now
+	}
+	p.SamePolls++
+	p.LastStatus, p.NextHint = status, hint
+}
+
+// StuckNow reports whether the remote status has just been unchanged for
+// longer than stuckAfterPolls / stuckAfter allow (false once flagged).
+func (c Callback) StuckNow(p PollState, now time.Time) bool {
+	unchanged := now.Sub(p.StatusSince)
+	return !p.Stuck && ((c.StuckAfterPolls > 0 && p.SamePolls >= c.StuckAfterPolls) || (c.StuckAfter > 0 && unchanged >= c.StuckAfter.D()))
+}
+
+// StuckMessage is the failure message of a stuck job (failWhenStuck).
+func (c Callback) StuckMessage(p PollState, taskID string, now time.Time) string {
+	return fmt.Sprintf("callback: job %s has reported %q for %d polls (%s); it looks stuck", taskID, p.LastStatus, p.SamePolls, now.Sub(p.StatusSince))
+}
+
+// BeforePoll decides the wait before the next poll, or ends the attempt:
+// errType and msg are set when maxPolls or the poll deadline would be passed.
+func (c Callback) BeforePoll(p PollState, now, deadline time.Time, seed string) (wait time.Duration, errType, msg string) {
+	if c.MaxPolls > 0 && p.Polls >= c.MaxPolls {
+		return 0, ErrPollBudgetExceeded, fmt.Sprintf("callback: %d polls made without a final status (last status %q); raise callback.maxPolls or callback.interval", p.Polls, p.LastStatus)
+	}
+	wait = c.NextWait(p.Polls+1, p.NextHint.D(), seed)
+	if now.Add(wait).After(deadline) {
+		return 0, ErrPollDeadlineExceeded, fmt.Sprintf("callback: no final status within callback.deadline %s (%d polls, last status %q)", c.Deadline, p.Polls, p.LastStatus)
+	}
+	return wait, "", ""
+}
+
+// FailedMessage is the failure message of a job that ended in a status
+// that is not success.
+func FailedMessage(taskID, status string, r *Response) string {
+	excerpt := ""
+	if r != nil {
+		excerpt = r.Excerpt()
+	}
+	return fmt.Sprintf("callback: job %s ended with status %q%s", taskID, status, excerpt)
+}
