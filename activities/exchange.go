@@ -109,12 +109,12 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	if len(r.Query) > 0 || queryAuth {
 		q = u.Query()
 	}
-	for _, k := range slices.Sorted(maps.Keys(r.Query)) {
-		q.Set(k, resolve("query."+k, r.Query[k]))
+	for k, v := range r.Query {
+		q.Set(k, resolve("query."+k, v))
 	}
-	header := http.Header{}
-	for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
-		header.Set(k, resolve("headers."+k, r.Headers[k]))
+	header := make(http.Header, len(r.Headers)+4)
+	for k, v := range r.Headers {
+		header.Set(k, resolve("headers."+k, v))
 	}
 	if au := r.Auth; au != nil {
 		switch au.Type {
@@ -134,6 +134,7 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		m.add(header.Get("Authorization"))
 	}
 	if len(missing) > 0 {
+		slices.Sort(missing) // maps were ranged in random order
 		return nil, nonRetryable(httpnode.ErrSecretNotFound, "%s", strings.Join(missing, "; "))
 	}
 	if q != nil {

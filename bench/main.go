@@ -43,6 +43,7 @@ type options struct {
 	nodes, rounds                       int
 	memory                              []int
 	lateness                            int
+	stickyCache                         int
 	latenessFor                         time.Duration
 }
 
@@ -57,6 +58,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "throughput rounds (bare and node alternate)")
 	flag.StringVar(&memory, "memory", "2000", "comma-separated counts of waiting nodes for the memory measurement (0: skip)")
 	flag.IntVar(&o.lateness, "lateness", 1000, "nodes polling every 10s for the lateness measurement (0: skip)")
+	flag.IntVar(&o.stickyCache, "sticky-cache-size", 10000, "the worker's sticky workflow cache size (as worker --sticky-cache-size)")
 	flag.DurationVar(&o.latenessFor, "lateness-for", 60*time.Second, "how long to watch polls for lateness")
 	flag.Parse()
 	for _, f := range strings.Split(memory, ",") {
@@ -90,6 +92,7 @@ func runWorker(ctx context.Context, o options) error {
 		return err
 	}
 	defer c.Close()
+	worker.SetStickyWorkflowCacheSize(o.stickyCache)
 	w := worker.New(c, o.taskQueue, worker.Options{})
 	workflows.Register(w, activities.New(nil))
 	registerBare(w)
@@ -112,7 +115,8 @@ type child struct {
 }
 
 func startWorker(o options, taskQueue string) (*child, error) {
-	cmd := exec.Command(os.Args[0], "--role", "worker", "--address", o.address, "--namespace", o.namespace, "--task-queue", taskQueue)
+	cmd := exec.Command(os.Args[0], "--role", "worker", "--address", o.address, "--namespace", o.namespace, "--task-queue", taskQueue,
+		"--sticky-cache-size", strconv.Itoa(o.stickyCache))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

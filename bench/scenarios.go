@@ -106,21 +106,33 @@ func throughput(ctx context.Context, c client.Client, o options, t *table) error
 	defer wk.stop()
 	node := json.RawMessage(`{"request": {"url": "` + url + `/ping"}, "retry": {"count": 0}}`)
 	var bare, nodes []float64
+	// Alternate which kind goes first, so that a server slowing down as it
+	// fills up does not favour either.
 	for r := range o.rounds {
 		id := fmt.Sprintf("tp-%d-%d-", time.Now().UnixNano(), r)
-		b, err := runMany(ctx, c, o.nodes, func(ctx context.Context, i int) (client.WorkflowRun, error) {
-			return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "bare-" + fmt.Sprint(i), TaskQueue: "bench-throughput"}, bareName, url+"/ping")
-		})
-		if err != nil {
-			return fmt.Errorf("bare workflows: %w", err)
+		runBare := func() error {
+			b, err := runMany(ctx, c, o.nodes, func(ctx context.Context, i int) (client.WorkflowRun, error) {
+				return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "bare-" + fmt.Sprint(i), TaskQueue: "bench-throughput"}, bareName, url+"/ping")
+			})
+			bare = append(bare, b)
+			return err
 		}
-		n, err := runMany(ctx, c, o.nodes, func(ctx context.Context, i int) (client.WorkflowRun, error) {
-			return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "node-" + fmt.Sprint(i), TaskQueue: "bench-throughput"}, workflows.HTTPNodeName, node)
-		})
-		if err != nil {
-			return fmt.Errorf("nodes: %w", err)
+		runNodes := func() error {
+			n, err := runMany(ctx, c, o.nodes, func(ctx context.Context, i int) (client.WorkflowRun, error) {
+				return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id + "node-" + fmt.Sprint(i), TaskQueue: "bench-throughput"}, workflows.HTTPNodeName, node)
+			})
+			nodes = append(nodes, n)
+			return err
 		}
-		bare, nodes = append(bare, b), append(nodes, n)
+		order := []func() error{runBare, runNodes}
+		if r%2 == 1 {
+			order = []func() error{runNodes, runBare}
+		}
+		for _, run := range order {
+			if err := run(); err != nil {
+				return err
+			}
+		}
 	}
 	mb, mn := median(bare), median(nodes)
 	t.add("throughput, bare one-activity workflow", fmt.Sprintf("%.1f/s", mb), fmt.Sprintf("median of %d rounds of %d", o.rounds, o.nodes))

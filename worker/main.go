@@ -56,6 +56,7 @@ type config struct {
 	paramsFile       string
 	timeZone         string
 	healthAddr       string
+	stickyCache      int
 	dev              devConfig
 }
 
@@ -74,6 +75,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.secretsDir, "secrets-dir", "", "directory of secret files, one per ${secret.NAME}, e.g. a mounted Kubernetes Secret (HTTPNODE_SECRETS_DIR)")
 	fs.StringVar(&c.paramsFile, "params-file", "", "global parameters, a JSON object of strings; HTTPNODE_PARAM_<name> variables add to it (HTTPNODE_PARAMS_FILE)")
 	fs.StringVar(&c.timeZone, "time-zone", "UTC", "default time zone of time macros such as ${yyyyMMdd} (HTTPNODE_TIME_ZONE)")
+	fs.IntVar(&c.stickyCache, "sticky-cache-size", 10000, "workflows kept in memory between tasks; fewer saves memory per waiting node, at the cost of replaying history when a timer fires (HTTPNODE_STICKY_CACHE_SIZE)")
 	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz and /readyz here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
 	c.dev.register(fs)
 	if err := fs.Parse(args); err != nil {
@@ -85,8 +87,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (the worker takes flags only; see --help)", fs.Arg(0))
 	}
-	if c.maxActivities < 1 || c.maxWorkflowTasks < 1 {
-		return c, errors.New("--max-concurrent-activities and --max-concurrent-workflow-tasks must be at least 1")
+	if c.maxActivities < 1 || c.maxWorkflowTasks < 1 || c.stickyCache < 1 {
+		return c, errors.New("--max-concurrent-activities, --max-concurrent-workflow-tasks and --sticky-cache-size must be at least 1")
 	}
 	return c, nil
 }
@@ -133,6 +135,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	}
 	defer c.Close()
 	acts.StuckAttribute = activities.HasStuckAttribute(ctx, c, cfg.conn.Namespace)
+	worker.SetStickyWorkflowCacheSize(cfg.stickyCache)
 	w := worker.New(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     cfg.maxActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.maxWorkflowTasks,
