@@ -13,7 +13,8 @@ const (
 	DefaultMaxResponseBytes = 256 << 10
 	MaxResponseBytesLimit   = 1 << 20
 	DefaultPollInterval     = 10 * time.Second
-	MinPollInterval         = time.Second
+	MinPollInterval         = time.Second            // timer mode: Temporal timers fire no sooner
+	MinActivityPollInterval = 100 * time.Millisecond // activity mode
 	DefaultPollDeadline     = 24 * time.Hour
 	DefaultMaxPollInterval  = time.Hour
 	DefaultPollsPerRun      = 300
@@ -76,7 +77,7 @@ func (n Node) WithDefaults() Node {
 			cb.Backoff = BackoffFixed
 		}
 		if cb.MinInterval == 0 {
-			cb.MinInterval = Duration(MinPollInterval)
+			cb.MinInterval = Duration(cb.minInterval())
 		}
 		if cb.MaxInterval == 0 {
 			cb.MaxInterval = Duration(max(DefaultMaxPollInterval, cb.Interval.D()))
@@ -102,6 +103,14 @@ func (n Node) WithDefaults() Node {
 		n.Callback = &cb
 	}
 	return n
+}
+
+// minInterval is the floor of waits in the callback's mode.
+func (c Callback) minInterval() time.Duration {
+	if c.Mode == ModeActivity {
+		return MinActivityPollInterval
+	}
+	return MinPollInterval
 }
 
 func (r Request) withDefaults() Request {

@@ -67,11 +67,21 @@ func TestParseIntervalHint(t *testing.T) {
 func TestValidate_IntervalFields(t *testing.T) {
 	for field, want := range map[string]string{
 		`"backoff": "random"`:                    `callback.backoff: "random" is not allowed`,
-		`"minInterval": "100ms"`:                 "callback.minInterval: 100ms is below 1s",
+		`"minInterval": "100ms"`:                 "callback.minInterval: 100ms is below the minimum of 1s",
+		`"interval": "500ms"`:                    `callback.interval: 500ms is below the minimum of 1s (Temporal timers fire no sooner; for faster polls use mode "activity")`,
+		`"mode": "activity", "interval": "50ms"`: "callback.interval: 50ms is below the minimum of 100ms (the floor of activity mode)",
+		`"mode": "push"`:                         `callback.mode: "push" is not allowed (use "timer" or "activity")`,
 		`"interval": "1m", "maxInterval": "30s"`: "callback.maxInterval: 30s is below callback.interval",
 		`"intervalField": "a..b"`:                `callback.intervalField: "a..b" is not a dotted path`,
 	} {
 		_, err := Decode([]byte(`{"request": {"url": "https://x.example"}, "callback": {"url": "https://x.example/s", ` + field + `}}`))
 		require.ErrorContains(t, err, want, field)
 	}
+}
+
+func TestActivityModeAllowsSubSecondPolls(t *testing.T) {
+	n, err := Decode([]byte(`{"request": {"url": "https://x.example"}, "callback": {"url": "https://x.example/s", "mode": "activity", "interval": "200ms"}}`))
+	require.NoError(t, err)
+	cb := *n.WithDefaults().Callback
+	require.Equal(t, 200*time.Millisecond, cb.NextWait(1, 0, "s"), "not stretched to a timer's second")
 }

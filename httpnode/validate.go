@@ -60,8 +60,12 @@ func (n Node) Validate() error {
 			add("callback.url", "is required when callback is set (the status URL; the task id is appended to it)")
 		}
 		validateRequest("callback", cb.Request, refRule{secrets: true, taskID: true}, &errs)
-		if cb.Interval != 0 && cb.Interval.D() < MinPollInterval {
-			add("callback.interval", "%s is below the minimum of %s (Temporal timers fire no sooner)", cb.Interval, MinPollInterval)
+		floor, why := cb.minInterval(), "Temporal timers fire no sooner; for faster polls use mode \"activity\""
+		if cb.Mode == ModeActivity {
+			why = "the floor of activity mode"
+		}
+		if cb.Interval != 0 && cb.Interval.D() < floor {
+			add("callback.interval", "%s is below the minimum of %s (%s)", cb.Interval, floor, why)
 		}
 		if !slices.Contains([]string{"", ModeTimer, ModeActivity}, cb.Mode) {
 			add("callback.mode", "%q is not allowed (use \"timer\" or \"activity\")", cb.Mode)
@@ -69,8 +73,8 @@ func (n Node) Validate() error {
 		if !slices.Contains([]string{"", BackoffFixed, BackoffLinear, BackoffExponential}, cb.Backoff) {
 			add("callback.backoff", "%q is not allowed (use \"fixed\", \"linear\" or \"exponential\")", cb.Backoff)
 		}
-		if cb.MinInterval != 0 && cb.MinInterval.D() < MinPollInterval {
-			add("callback.minInterval", "%s is below %s (Temporal timers fire no sooner)", cb.MinInterval, MinPollInterval)
+		if cb.MinInterval != 0 && cb.MinInterval.D() < floor {
+			add("callback.minInterval", "%s is below the minimum of %s (%s)", cb.MinInterval, floor, why)
 		}
 		if cb.MaxInterval != 0 && (cb.MaxInterval < cb.Interval || (cb.MinInterval != 0 && cb.MaxInterval < cb.MinInterval)) {
 			add("callback.maxInterval", "%s is below callback.interval or callback.minInterval", cb.MaxInterval)
