@@ -31,5 +31,6 @@ func startDev(_ context.Context, cfg *config, logger zerolog.Logger) (stop func(
 		ev = ev.Str("webUI", srv.UIURL)
 	}
 	ev.Msg("embedded Temporal server started (--dev)")
+	cfg.devReady = srv.Ready
 	return srv.Stop, nil
 }

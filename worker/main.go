@@ -57,6 +57,7 @@ type config struct {
 	timeZone         string
 	healthAddr       string
 	stickyCache      int
+	devReady         func() // set by --dev: the embedded server's log goes on once connected
 	dev              devConfig
 }
 
@@ -134,6 +135,9 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		return exitUnreachable
 	}
 	defer c.Close()
+	if cfg.devReady != nil {
+		cfg.devReady()
+	}
 	acts.StuckAttribute = activities.HasStuckAttribute(ctx, c, cfg.conn.Namespace)
 	worker.SetStickyWorkflowCacheSize(cfg.stickyCache)
 	w := worker.New(c, cfg.taskQueue, worker.Options{

@@ -102,6 +102,7 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("creating namespace %q: %w", cfg.Namespace, err)
 	}
 	s := &Server{Address: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
+	s.quiet.Store(true) // until Ready: a starting server reports "not healthy yet" as errors
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -145,6 +146,9 @@ func ensureSchema(conf *config.SQL) error {
 	}
 	return os.Rename(tmp, final)
 }
+
+// Ready turns the server's error log on, once a client has connected.
+func (s *Server) Ready() { s.quiet.Store(false) }
 
 // Stop stops the UI and the server.
 func (s *Server) Stop() {

@@ -8,10 +8,10 @@ import (
 	"go.temporal.io/server/common/log/tag"
 )
 
-// Logger adapts a zerolog.Logger to the server's logger: warnings and errors
-// only (the server is chatty), as one field per tag, without stack traces,
-// and nothing once Quiet is set (a stopping server logs its own shutdown as
-// errors).
+// Logger adapts a zerolog.Logger to the server's logger: errors only (the
+// server is chatty), as one field per tag, without stack traces, and nothing
+// while Quiet is set (a starting or stopping server logs its own transitions
+// as errors).
 type Logger struct {
 	L     zerolog.Logger
 	Quiet *atomic.Bool
