@@ -19,12 +19,14 @@ import (
 	"github.com/httpnode/httpnode/httpnode"
 )
 
+var testEnv = map[string]string{
+	"HTTPNODE_SECRET_TOKEN": "tok-123456",
+	"HTTPNODE_SECRET_PASS":  "pa ss&word",
+	"HTTPNODE_SECRET_KEY":   "key-987654",
+}
+
 var testSecrets = SecretStore{LookupEnv: func(k string) (string, bool) {
-	v, ok := map[string]string{
-		"HTTPNODE_SECRET_TOKEN": "tok-123456",
-		"HTTPNODE_SECRET_PASS":  "pa ss&word",
-		"HTTPNODE_SECRET_KEY":   "key-987654",
-	}[k]
+	v, ok := testEnv[k]
 	return v, ok
 }}
 

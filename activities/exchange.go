@@ -100,10 +100,15 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 			return v
 		})
 	}
-	u, err := url.Parse(r.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	body, contentType, err := encodeBody(r)
+	if err != nil {
+		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
+	u := req.URL
 	queryAuth := r.Auth != nil && r.Auth.Type == "apiKey" && r.Auth.In == "query"
 	var q url.Values
 	if len(r.Query) > 0 || queryAuth {
@@ -140,19 +145,11 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	if q != nil {
 		u.RawQuery = q.Encode()
 	}
-	body, contentType, err := encodeBody(r)
-	if err != nil {
-		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
-	}
 	if contentType != "" && header.Get("Content-Type") == "" {
 		header.Set("Content-Type", contentType)
 	}
 	if header.Get("User-Agent") == "" {
 		header.Set("User-Agent", UserAgent)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, u.String(), body)
-	if err != nil {
-		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s: %v", step, err)
 	}
 	req.Header = header
 	return req, nil

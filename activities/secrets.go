@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/httpnode/httpnode/httpnode"
 )
@@ -79,9 +80,24 @@ func (m *masker) add(v string) {
 	if v == "" {
 		return
 	}
-	m.values = append(m.values, v, url.QueryEscape(v), base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v)), base64.URLEncoding.EncodeToString([]byte(v)))
+	m.values = append(m.values, maskForms(v)...)
 	// longest first, so a secret that contains another is masked whole
 	slices.SortFunc(m.values, func(a, b string) int { return len(b) - len(a) })
+}
+
+// forms memoizes the encoded forms of each secret value: the values already
+// live in this process (environment, files), and every request using a
+// secret needs its forms.
+var forms sync.Map // string -> []string
+
+func maskForms(v string) []string {
+	if f, ok := forms.Load(v); ok {
+		return f.([]string)
+	}
+	b := []byte(v)
+	f := []string{v, url.QueryEscape(v), base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b), base64.URLEncoding.EncodeToString(b)}
+	forms.Store(v, f)
+	return f
 }
 
 // String masks every known secret value in s.
