@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -101,6 +103,21 @@ func runWorker(ctx context.Context, o options) error {
 	}
 	fmt.Println("ready")
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); stopSelf() }()
+	// SIGUSR1: collect garbage and return it to the OS, so RSS is measured
+	// after a GC (which also shrinks goroutine stacks), not before one.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		for range usr1 {
+			for range 3 { // a GC halves an idle goroutine's oversized stack: let it reach its size
+				debug.FreeOSMemory()
+			}
+			if f, err := os.Create(fmt.Sprintf("/tmp/bench-heap-%s.pprof", o.taskQueue)); err == nil {
+				_ = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+		}
+	}()
 	<-ctx.Done()
 	w.Stop()
 	return nil
@@ -137,6 +154,8 @@ func startWorker(o options, taskQueue string) (*child, error) {
 }
 
 func (c *child) rssKB() int {
+	_ = c.cmd.Process.Signal(syscall.SIGUSR1)
+	time.Sleep(time.Second)
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
 	if err != nil {
 		return 0
