@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
@@ -112,6 +113,9 @@ func runWorker(ctx context.Context, o options) error {
 			for range 3 { // a GC halves an idle goroutine's oversized stack: let it reach its size
 				debug.FreeOSMemory()
 			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Fprintf(os.Stderr, "  worker %s: heap in use %d MB, stacks %d MB, goroutines %d\n", o.taskQueue, ms.HeapInuse>>20, ms.StackInuse>>20, runtime.NumGoroutine())
 			if f, err := os.Create(fmt.Sprintf("/tmp/bench-heap-%s.pprof", o.taskQueue)); err == nil {
 				_ = pprof.WriteHeapProfile(f)
 				_ = f.Close()
