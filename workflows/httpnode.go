@@ -30,9 +30,22 @@ var a *activities.Activities // activities are called through a nil pointer: che
 // onFailure "continue"; with "abort" a failed node fails the workflow with an
 // ApplicationError of the failure's type whose details hold the Result.
 func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpnode.Result, error) {
+	// The work is split into small frames: a waiting node's coroutine keeps
+	// only the frames on its way to the timer, and a small stack is memory
+	// saved per waiting node.
+	r, err := newNodeRun(ctx, input, state)
+	if err != nil {
+		return httpnode.Result{}, err
+	}
+	return r.main(ctx)
+}
+
+// newNodeRun decodes the node, sets up the state of a new node run and the
+// progress query.
+func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nodeRun, error) {
 	node, err := httpnode.Decode(input)
 	if err != nil {
-		return httpnode.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
 	}
 	info := workflow.GetInfo(ctx)
 	if state == nil {
@@ -44,8 +57,14 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 	r := &nodeRun{node: node.WithDefaults(), input: input, st: state}
 	r.progress = Progress{Phase: PhaseRequest, Attempt: state.Attempt}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return r.progress, nil }); err != nil {
-		return httpnode.Result{}, err
+		return nil, err
 	}
+	return r, nil
+}
+
+// main runs the node: skip, the node timeout, rendering, then the attempts.
+func (r *nodeRun) main(ctx workflow.Context) (httpnode.Result, error) {
+	state := r.st
 	if r.node.RunStatus == httpnode.RunSkip {
 		return r.finish(ctx, httpnode.StatusSkipped, nil)
 	}
@@ -69,18 +88,29 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpno
 		state.Rendered = unrendered(r.node)
 	}
 	if state.Rendered == nil {
-		rendered, err := r.render(ctx, info)
-		switch {
-		case r.timedOut:
-			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
-		case err != nil && ctx.Err() != nil:
-			return httpnode.Result{}, temporal.NewCanceledError()
-		case err != nil:
-			return r.finish(ctx, httpnode.StatusFailed, toError(err))
+		if res, ended, err := r.renderOnce(ctx); ended {
+			return res, err
 		}
-		state.Rendered = &rendered
 	}
 	return r.run(ctx)
+}
+
+// renderOnce renders the node into the state; ended is true when the node
+// ends instead (timeout, cancel, a rendering problem).
+func (r *nodeRun) renderOnce(ctx workflow.Context) (res httpnode.Result, ended bool, err error) {
+	rendered, err := r.render(ctx, workflow.GetInfo(ctx))
+	switch {
+	case r.timedOut:
+		res, err = r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+		return res, true, err
+	case err != nil && ctx.Err() != nil:
+		return res, true, temporal.NewCanceledError()
+	case err != nil:
+		res, err = r.finish(ctx, httpnode.StatusFailed, toError(err))
+		return res, true, err
+	}
+	r.st.Rendered = &rendered
+	return res, false, nil
 }
 
 // scheduledStartTime is the search attribute a Temporal Schedule sets on the
@@ -151,12 +181,7 @@ func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
 		case ctx.Err() != nil:
 			return httpnode.Result{}, temporal.NewCanceledError() // cancelled from outside
 		}
-		failure := toError(err)
-		cur := r.st.Current
-		r.st.AttemptLog = append(r.st.AttemptLog, httpnode.AttemptOutcome{
-			Attempt: r.st.Attempt, StatusCode: statusCode(cur.Response), TaskID: cur.TaskID,
-			CallbackStatus: cur.LastStatus, Polls: cur.Polls, Error: failure, EndTime: workflow.Now(ctx),
-		})
+		failure := r.recordFailure(ctx, err)
 		if r.st.Attempt > *r.node.Retry.Count {
 			return r.finish(ctx, httpnode.StatusFailed, failure)
 		}
@@ -171,52 +196,77 @@ func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
 			}
 			return httpnode.Result{}, temporal.NewCanceledError()
 		}
-		r.st.Attempt++
-		r.st.Current = AttemptState{}
+		r.nextAttempt()
 	}
+}
+
+// recordFailure adds the current attempt's outcome to the attempt log.
+func (r *nodeRun) recordFailure(ctx workflow.Context, err error) *httpnode.Error {
+	failure := toError(err)
+	cur := &r.st.Current
+	r.st.AttemptLog = append(r.st.AttemptLog, httpnode.AttemptOutcome{
+		Attempt: r.st.Attempt, StatusCode: statusCode(cur.Response), TaskID: cur.TaskID,
+		CallbackStatus: cur.LastStatus, Polls: cur.Polls, Error: failure, EndTime: workflow.Now(ctx),
+	})
+	return failure
+}
+
+func (r *nodeRun) nextAttempt() {
+	r.st.Attempt++
+	r.st.Current = AttemptState{}
 }
 
 // attempt sends the main request (unless a previous run already did) and
 // waits for the job's final status.
 func (r *nodeRun) attempt(ctx workflow.Context) error {
-	cur := &r.st.Current
-	if cur.StatusURL == "" {
-		r.progress = Progress{Phase: PhaseRequest, Attempt: r.st.Attempt}
-		req, err := httpnode.RenderRequest("request", r.st.Rendered.Request, r.attemptVars())
-		if err != nil {
-			return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
-		}
-		actx := workflow.WithActivityOptions(ctx, activityOptions(req, req.Method+" "+httpnode.RedactURL(req.URL), RequestTries))
-		var out activities.SendRequestOutput
-		err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{Request: req, IdempotencyKey: r.st.idempotencyKey()}).Get(ctx, &out)
-		if err != nil {
-			var app *temporal.ApplicationError
-			if errors.As(err, &app) && app.HasDetails() && app.Details(&out) == nil {
-				cur.Sent, cur.Response = &out.Sent, &out.Response
-			}
+	if r.st.Current.StatusURL == "" {
+		done, err := r.sendMain(ctx)
+		if err != nil || done {
 			return err
 		}
-		cur.Sent, cur.Response = &out.Sent, &out.Response
-		cb := r.node.Callback
-		if cb == nil {
-			return nil
-		}
-		taskID, err := httpnode.Lookup(out.Response.BodyBytes(), cb.TaskIDField)
-		if err != nil {
-			hint := " (set callback.taskIdField to the field that holds the task id)"
-			if out.Response.Truncated {
-				hint = " (the body was cut at request.maxResponseBytes; raise it)"
-			}
-			return temporal.NewNonRetryableApplicationError("request: no task id in the main response: "+err.Error()+hint+out.Response.Excerpt(), httpnode.ErrMissingTaskID, nil)
-		}
-		statusURL, err := httpnode.StatusURL(r.st.Rendered.Callback.URL, taskID)
-		if err != nil {
-			return temporal.NewNonRetryableApplicationError("callback.url: "+err.Error(), httpnode.ErrMissingTaskID, nil)
-		}
-		cur.TaskID, cur.StatusURL = taskID, statusURL
-		cur.PollDeadline = workflow.Now(ctx).Add(cb.Deadline.D())
 	}
 	return r.wait(ctx)
+}
+
+// sendMain sends the main request and, for a node with a callback, reads the
+// task id and builds the status URL; done is true for a node without one.
+func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
+	cur := &r.st.Current
+	r.progress = Progress{Phase: PhaseRequest, Attempt: r.st.Attempt}
+	req, err := httpnode.RenderRequest("request", r.st.Rendered.Request, r.attemptVars())
+	if err != nil {
+		return false, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
+	}
+	actx := workflow.WithActivityOptions(ctx, activityOptions(req, req.Method+" "+httpnode.RedactURL(req.URL), RequestTries))
+	out := &activities.SendRequestOutput{}
+	err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{Request: req, IdempotencyKey: r.st.idempotencyKey()}).Get(ctx, out)
+	if err != nil {
+		var app *temporal.ApplicationError
+		if errors.As(err, &app) && app.HasDetails() && app.Details(out) == nil {
+			cur.Sent, cur.Response = &out.Sent, &out.Response
+		}
+		return false, err
+	}
+	cur.Sent, cur.Response = &out.Sent, &out.Response
+	cb := r.node.Callback
+	if cb == nil {
+		return true, nil
+	}
+	taskID, err := httpnode.Lookup(out.Response.BodyBytes(), cb.TaskIDField)
+	if err != nil {
+		hint := " (set callback.taskIdField to the field that holds the task id)"
+		if out.Response.Truncated {
+			hint = " (the body was cut at request.maxResponseBytes; raise it)"
+		}
+		return false, temporal.NewNonRetryableApplicationError("request: no task id in the main response: "+err.Error()+hint+out.Response.Excerpt(), httpnode.ErrMissingTaskID, nil)
+	}
+	statusURL, err := httpnode.StatusURL(r.st.Rendered.Callback.URL, taskID)
+	if err != nil {
+		return false, temporal.NewNonRetryableApplicationError("callback.url: "+err.Error(), httpnode.ErrMissingTaskID, nil)
+	}
+	cur.TaskID, cur.StatusURL = taskID, statusURL
+	cur.PollDeadline = workflow.Now(ctx).Add(cb.Deadline.D())
+	return false, nil
 }
 
 // wait polls the status URL on a durable timer until a final status, a
@@ -231,10 +281,10 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
 	}
 	poll.URL = cur.StatusURL
-	check := activities.CheckStatusInput{Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField}
+	check := &activities.CheckStatusInput{Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField}
 	seed := r.st.KeySeed + "/" + strconv.Itoa(r.st.Attempt)
 	if cb.Mode == httpnode.ModeActivity {
-		return r.waitInActivity(ctx, check, seed)
+		return r.waitInActivity(ctx, *check, seed)
 	}
 	for runPolls := 0; ; runPolls++ {
 		wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, seed)
@@ -245,44 +295,53 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 			workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
 			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
 		}
-		next := workflow.Now(ctx).Add(wait)
-		r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
-		if cur.Stuck {
-			r.progress.StatusSince = &cur.StatusSince
-		}
-		n := cur.Polls + 1
+		r.setWaiting(workflow.Now(ctx).Add(wait))
 		// Temporal Web shows a local activity by its type only: the timer
 		// before each poll names the poll and its target.
-		target := fmt.Sprintf("poll %d: %s %s", n, poll.Method, httpnode.RedactURL(poll.URL))
+		target := fmt.Sprintf("poll %d: %s %s", cur.Polls+1, check.Request.Method, httpnode.RedactURL(check.Request.URL))
 		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + target}).Get(ctx, nil); err != nil {
 			return err
 		}
-		// A poll is a local activity: it runs in the workflow task the timer
-		// wakes, so a poll costs 6 history events instead of 11.
-		ao := activityOptions(poll, target, PollTries)
-		pctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: ao.Summary,
-		})
-		var out activities.CheckStatusOutput
-		err := workflow.ExecuteLocalActivity(pctx, a.CheckStatus, check).Get(ctx, &out)
-		cur.Polls = n
-		if err != nil {
+		if done, err := r.pollOnce(ctx, check, target); done || err != nil {
 			return err
 		}
-		cur.Observe(out.Status, out.NextInterval, workflow.Now(ctx))
-		switch out.Outcome {
-		case activities.OutcomePending:
-			if err := r.checkStuck(ctx); err != nil {
-				return err
-			}
-			continue
-		case activities.OutcomeSuccess:
-			cur.CallbackResponse = out.Response
-			return nil
-		}
-		cur.CallbackResponse = out.Response
-		return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Status, out.Response), httpnode.ErrCallbackStatus, nil)
 	}
+}
+
+// setWaiting is the progress while waiting for the next poll.
+func (r *nodeRun) setWaiting(next time.Time) {
+	cur := &r.st.Current
+	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
+	if cur.Stuck {
+		r.progress.StatusSince = &cur.StatusSince
+	}
+}
+
+// pollOnce runs one poll as a local activity: it runs in the workflow task
+// the timer wakes, so a poll costs 6 history events instead of 11. done is
+// true when the remote status is final (err says how it failed).
+func (r *nodeRun) pollOnce(ctx workflow.Context, check *activities.CheckStatusInput, target string) (done bool, err error) {
+	cur := &r.st.Current
+	ao := activityOptions(check.Request, target, PollTries)
+	pctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: ao.Summary,
+	})
+	out := &activities.CheckStatusOutput{}
+	err = workflow.ExecuteLocalActivity(pctx, a.CheckStatus, *check).Get(ctx, out)
+	cur.Polls++
+	if err != nil {
+		return true, err
+	}
+	cur.Observe(out.Status, out.NextInterval, workflow.Now(ctx))
+	switch out.Outcome {
+	case activities.OutcomePending:
+		return false, r.checkStuck(ctx)
+	case activities.OutcomeSuccess:
+		cur.CallbackResponse = out.Response
+		return true, nil
+	}
+	cur.CallbackResponse = out.Response
+	return true, temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Status, out.Response), httpnode.ErrCallbackStatus, nil)
 }
 
 // waitInActivity polls inside one heartbeating activity: no history event
