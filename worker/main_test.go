@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,19 +21,31 @@ import (
 	"github.com/httpnode/httpnode/workflows"
 )
 
-// freePort returns a free port with room above it for the dev server's
-// service ports.
+// freePort returns a port below the kernel's ephemeral range (32768 and
+// up on Linux) that is free together with the dev server's service ports
+// above it: an ephemeral port picked by a concurrent test's connection can
+// then never take it between this check and the server's start.
 func freePort(t *testing.T) int {
 	t.Helper()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if port < 65000 {
-			return port
+	for range 200 {
+		base := 20000 + rand.IntN(12000)
+		if portsFree(base, 0, 1, 2, 3, 10, 11, 12, 13) {
+			return base
 		}
 	}
+	t.Fatal("no free port range below 32000")
+	return 0
+}
+
+func portsFree(base int, offsets ...int) bool {
+	for _, o := range offsets {
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+o))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
 }
 
 // process is one run of the worker's main, as a process would run it.
