@@ -33,13 +33,13 @@ type Activities struct {
 //	temporal operator search-attribute create --name HttpNodeStuck --type Bool
 const StuckSearchAttribute = "HttpNodeStuck"
 
-// New returns Activities with a fresh client factory and the given secret
+// New returns Activities with a client factory for cfg and the given secret
 // source (SecretStore{} when nil), no global parameters and UTC.
-func New(secrets SecretSource) *Activities {
+func New(secrets SecretSource, cfg ClientConfig) *Activities {
 	if secrets == nil {
 		secrets = SecretStore{}
 	}
-	return &Activities{Clients: NewClientFactory(), Secrets: secrets}
+	return &Activities{Clients: NewClientFactory(cfg), Secrets: secrets}
 }
 
 // SendRequestInput is one attempt's main request. Request has its defaults

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/egress"
 )
 
 var testEnv = map[string]string{
@@ -30,7 +31,7 @@ var testSecrets = SecretStore{LookupEnv: func(k string) (string, bool) {
 	return v, ok
 }}
 
-func newActivities() *Activities { return New(testSecrets) }
+func newActivities() *Activities { return New(testSecrets, ClientConfig{Policy: egress.Loopback()}) }
 
 // request returns a valid request to url with defaults applied.
 func request(method, url string) httpnode.Request {

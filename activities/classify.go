@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/egress"
 )
 
 // MaxRetryAfter caps a remote's Retry-After so one answer cannot park an
@@ -81,7 +82,20 @@ func transportError(activityCtx context.Context, step string, sent httpnode.Sent
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	var invalidCert x509.CertificateInvalidError
+	var denied *egress.DeniedError
+	var redirect *redirectError
+	var unchecked *uncheckedError
 	switch {
+	case errors.As(err, &denied):
+		return nonRetryable(httpnode.ErrDestinationDenied, "%s: %s: %v", step, target, denied)
+	case errors.As(err, &unchecked):
+		return nonRetryable(httpnode.ErrDestinationDenied, "%s: %s: %v", step, target, unchecked)
+	case errors.As(err, &redirect):
+		return nonRetryable(httpnode.ErrRedirectLoop, "%s: %s: %v", step, target, redirect)
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		return nonRetryable(httpnode.ErrLimitExceeded, "%s: %s: response headers larger than %d bytes", step, target, httpnode.MaxResponseHeaderBytes)
+	case strings.Contains(err.Error(), "timeout awaiting response headers"):
+		return temporal.NewApplicationError(fmt.Sprintf("%s: %s: no response headers within the worker's --response-header-timeout", step, target), httpnode.ErrTimeout)
 	case errors.Is(err, context.DeadlineExceeded):
 		return temporal.NewApplicationError(fmt.Sprintf("%s: %s: no response within %s (raise %s.timeout if the remote is slow)", step, target, timeout, step), httpnode.ErrTimeout)
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):

@@ -46,11 +46,14 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 			req.Header.Add(k, v)
 		}
 	}
-	client, err := a.Clients.Client(r.TLS, r.Proxy)
+	client, err := a.Clients.Client(r)
 	if err != nil {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.%v", step, err)
 	}
 	ex := &exchange{Sent: sentRequest(req, m), mask: m}
+	if err := a.Clients.Policy().CheckURL(req.URL); err != nil {
+		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
+	}
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -60,6 +63,9 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	body, err := readCapped(resp, r.MaxResponseBytes)
 	if err != nil {
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
+	}
+	if resp.Request != nil && resp.Request.URL.String() != req.URL.String() {
+		ex.Sent.FinalURL = m.String(resp.Request.URL.String())
 	}
 	truncated := int64(len(body)) > r.MaxResponseBytes
 	if truncated {
@@ -152,7 +158,21 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		header.Set("User-Agent", UserAgent)
 	}
 	req.Header = header
+	if problems := requestSize(req).Problems(step); len(problems) > 0 {
+		return nil, nonRetryable(httpnode.ErrLimitExceeded, "%s", (&httpnode.ValidationError{Problems: problems}).Error())
+	}
 	return req, nil
+}
+
+// requestSize is the size of req as it goes out, secrets and parameters in.
+func requestSize(req *http.Request) httpnode.Size {
+	s := httpnode.Size{URLBytes: len(req.URL.String()), Headers: len(req.Header), BodyBytes: int(max(req.ContentLength, 0))}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			s.HeaderBytes += len(k) + len(v)
+		}
+	}
+	return s
 }
 
 // readCapped reads at most limit bytes of the body and one more, to tell a

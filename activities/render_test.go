@@ -58,7 +58,7 @@ func TestMasker_CoversEncodedForms(t *testing.T) {
 }
 
 func TestRenderNode_FailsWithInvalidParameter(t *testing.T) {
-	a := New(nil)
+	a := New(nil, ClientConfig{})
 	a.Params = map[string]string{"region": "eu"}
 	out, err := a.RenderNode(context.Background(), RenderInput{
 		Node:          httpnode.Node{Request: httpnode.Request{URL: "https://x.example/${region}/${yyyyMMdd-1d}"}},

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/egress"
 )
 
 func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
@@ -123,20 +124,22 @@ func TestSendRequest_Proxy(t *testing.T) {
 	defer proxy.Close()
 	r := request("GET", "http://job-service.invalid/jobs")
 	r.Proxy = proxy.URL
-	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	p := egress.Loopback() // the proxy listens on loopback
+	p.AllowHosts = []string{"job-service.invalid"}
+	out, err := New(testSecrets, ClientConfig{Policy: p}).SendRequest(context.Background(), SendRequestInput{Request: r})
 	require.NoError(t, err)
 	require.Equal(t, "http://job-service.invalid/jobs", proxied)
 	require.JSONEq(t, `{"via": "proxy"}`, out.Response.Body)
 }
 
-func TestClientFactory_ReusesClients(t *testing.T) {
-	f := NewClientFactory()
-	c1, err := f.Client(nil, "")
+func TestClientFactory_ReusesTransports(t *testing.T) {
+	f := NewClientFactory(ClientConfig{})
+	c1, err := f.Client(httpnode.Request{})
 	require.NoError(t, err)
-	c2, err := f.Client(&httpnode.TLS{}, "")
+	c2, err := f.Client(httpnode.Request{TLS: &httpnode.TLS{}, FollowRedirects: true})
 	require.NoError(t, err)
-	require.Same(t, c1, c2, "no TLS options and empty TLS options share a client")
-	c3, err := f.Client(&httpnode.TLS{InsecureSkipVerify: true}, "")
+	require.Same(t, c1.Transport, c2.Transport, "no TLS options and empty TLS options share a transport, whatever the redirect rule")
+	c3, err := f.Client(httpnode.Request{TLS: &httpnode.TLS{InsecureSkipVerify: true}})
 	require.NoError(t, err)
-	require.NotSame(t, c1, c3)
+	require.NotSame(t, c1.Transport, c3.Transport)
 }

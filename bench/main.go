@@ -97,7 +97,7 @@ func runWorker(ctx context.Context, o options) error {
 	defer c.Close()
 	worker.SetStickyWorkflowCacheSize(o.stickyCache)
 	w := worker.New(c, o.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(nil))
+	workflows.Register(w, activities.New(nil, loopbackOnly))
 	registerBare(w)
 	if err := w.Start(); err != nil {
 		return err

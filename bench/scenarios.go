@@ -22,9 +22,14 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/egress"
 	"github.com/httpnode/httpnode/internal/jobservice"
 	"github.com/httpnode/httpnode/workflows"
 )
+
+// loopbackOnly is the measured worker's egress: the bench's endpoints are on
+// loopback.
+var loopbackOnly = activities.ClientConfig{Policy: egress.Loopback()}
 
 // The bare baseline: one workflow, one activity doing the same GET with a
 // plain http.Client, the same activity timeout and retry bound.
@@ -196,7 +201,7 @@ func requestCost(ctx context.Context, _ client.Client, _ options, t *table) erro
 	if err != nil {
 		return err
 	}
-	a := activities.New(nil)
+	a := activities.New(nil, loopbackOnly)
 	in := activities.SendRequestInput{Request: httpnode.Node{Request: httpnode.Request{Method: "POST", URL: url + "/jobs"}}.WithDefaults().Request, IdempotencyKey: "k"}
 	node := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()

@@ -1,6 +1,7 @@
 package httpnode
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -83,6 +84,11 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 		{"bad proxy", `{"request": {` + base + `, "proxy": "ftp://p"}}`, `request.proxy: "ftp://p" is not a proxy URL`},
 		{"response cap too large", `{"request": {` + base + `, "maxResponseBytes": 10485760}}`, `request.maxResponseBytes: 10485760 is out of range`},
 		{"negative timeout", `{"timeout": "-1s", "request": {` + base + `}}`, `timeout: must not be negative`},
+		{"url too long", `{"request": {"url": "https://x.example/` + strings.Repeat("a", MaxURLBytes) + `"}}`, `request.url: length in bytes is 8210, above the limit of 8192 (move data into the body)`},
+		{"too many headers", `{"request": {` + base + `, "headers": {` + manyHeaders(MaxHeaders+1) + `}}}`, `request.headers: number of headers is 65, above the limit of 64`},
+		{"body too large", `{"request": {` + base + `, "bodyType": "raw", "body": "` + strings.Repeat("b", MaxRequestBodyBytes) + `"}}`, `request.body: size in bytes is 524290, above the limit of 524288`},
+		{"redirects out of range", `{"request": {` + base + `, "followRedirects": true, "maxRedirects": 50}}`, `request.maxRedirects: 50 is out of range (use 1 to 20; 0 means 5)`},
+		{"maxRedirects without following", `{"request": {` + base + `, "maxRedirects": 3}}`, `request.maxRedirects: has no effect without followRedirects: true`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,4 +135,12 @@ func TestNode_RoundTripsThroughJSON(t *testing.T) {
 	got, err := Decode(b)
 	require.NoError(t, err)
 	require.Equal(t, n, got)
+}
+
+func manyHeaders(n int) string {
+	h := make([]string, n)
+	for i := range h {
+		h[i] = fmt.Sprintf(`"X-H%d": "v"`, i)
+	}
+	return strings.Join(h, ", ")
 }

@@ -127,6 +127,9 @@ func (r Request) withDefaults() Request {
 	if r.MaxResponseBytes == 0 {
 		r.MaxResponseBytes = DefaultMaxResponseBytes
 	}
+	if r.FollowRedirects && r.MaxRedirects == 0 {
+		r.MaxRedirects = DefaultMaxRedirects
+	}
 	if len(r.Body) > 0 && r.BodyType == "" {
 		r.BodyType = BodyJSON
 	}

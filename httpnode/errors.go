@@ -21,6 +21,9 @@ const (
 	ErrNodeTimeout          = "NodeTimeout"          // the node's timeout passed
 	ErrRemoteStuck          = "RemoteStuck"          // the remote status stopped changing (callback.failWhenStuck)
 	ErrActivityTimeout      = "ActivityTimeout"      // Temporal timed an activity out (worker lost or stuck)
+	ErrDestinationDenied    = "DestinationDenied"    // the worker's egress policy does not allow the destination
+	ErrRedirectLoop         = "RedirectLoop"         // redirects looped or went past maxRedirects
+	ErrLimitExceeded        = "LimitExceeded"        // a request or response is larger than the worker's limits
 )
 
 // FieldError is one validation problem: the field path and what is wrong.

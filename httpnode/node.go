@@ -63,6 +63,14 @@ type Request struct {
 	// MaxResponseBytes caps the response body kept in the result (default
 	// 256 KiB, at most 1 MiB); a longer body is cut and flagged truncated.
 	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
+	// FollowRedirects follows 3xx answers (off by default: a 3xx is the
+	// response, judged by successStatus). Every hop is checked against the
+	// worker's egress policy, and credentials (Authorization, Cookie, the
+	// API-key header) are dropped when the host changes.
+	FollowRedirects bool `json:"followRedirects,omitempty"`
+	// MaxRedirects bounds the hops followed (default 5, at most 20); more,
+	// or a loop, fails with RedirectLoop.
+	MaxRedirects int `json:"maxRedirects,omitempty"`
 }
 
 // Auth describes how a request authenticates. Credentials are secret

@@ -70,6 +70,8 @@ type SentRequest struct {
 	Method  string            `json:"method"`
 	URL     string            `json:"url"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// FinalURL is where redirects led (followRedirects), when elsewhere.
+	FinalURL string `json:"finalUrl,omitempty"`
 }
 
 // Response is an HTTP response as kept in history: status, headers, the body

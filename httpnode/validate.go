@@ -185,6 +185,12 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 			add("proxy", "%q is not a proxy URL (use http://host:port, https://host:port or socks5://host:port)", r.Proxy)
 		}
 	}
+	if r.MaxRedirects < 0 || r.MaxRedirects > MaxRedirectsLimit {
+		add("maxRedirects", "%d is out of range (use 1 to %d; 0 means %d)", r.MaxRedirects, MaxRedirectsLimit, DefaultMaxRedirects)
+	} else if r.MaxRedirects > 0 && !r.FollowRedirects {
+		add("maxRedirects", "has no effect without followRedirects: true")
+	}
+	*errs = append(*errs, r.size().Problems(path)...)
 	if r.MaxResponseBytes < 0 || r.MaxResponseBytes > MaxResponseBytesLimit {
 		add("maxResponseBytes", "%d is out of range (use 1 to %d; larger bodies do not belong in workflow history)", r.MaxResponseBytes, MaxResponseBytesLimit)
 	}

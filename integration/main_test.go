@@ -24,6 +24,7 @@ import (
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -67,7 +68,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) startWorker(t *testing.T) worker.Worker {
 	t.Helper()
 	w := worker.New(f.c, f.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(secrets))
+	workflows.Register(w, activities.New(secrets, testutil.Loopback))
 	require.NoError(t, w.Start())
 	return w
 }
@@ -109,11 +110,30 @@ func (f *fixture) history(t *testing.T, run client.WorkflowRun) *historypb.Histo
 // history as text: what an operator can read in Temporal Web.
 func payloadText(h *historypb.History) string {
 	var b strings.Builder
+	walkHistory(h, func(p *commonpb.Payload) {
+		b.Write(p.GetData())
+		b.WriteByte('\n')
+	}, func(s string) {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	})
+	return b.String()
+}
+
+// payloadsOf collects every payload of a history.
+func payloadsOf(h *historypb.History) []*commonpb.Payload {
+	var out []*commonpb.Payload
+	walkHistory(h, func(p *commonpb.Payload) { out = append(out, p) }, func(string) {})
+	return out
+}
+
+// walkHistory calls payload for every payload of h and str for every other
+// string field.
+func walkHistory(h *historypb.History, payload func(*commonpb.Payload), str func(string)) {
 	var walk func(m protoreflect.Message)
 	walk = func(m protoreflect.Message) {
 		if p, ok := m.Interface().(*commonpb.Payload); ok {
-			b.Write(p.GetData())
-			b.WriteByte('\n')
+			payload(p)
 			return
 		}
 		m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
@@ -127,14 +147,12 @@ func payloadText(h *historypb.History) string {
 			case fd.Message() != nil && !fd.IsList() && !fd.IsMap():
 				walk(v.Message())
 			case fd.Kind() == protoreflect.StringKind && !fd.IsList() && !fd.IsMap():
-				b.WriteString(v.String())
-				b.WriteByte('\n')
+				str(v.String())
 			}
 			return true
 		})
 	}
 	walk(proto.Clone(h).ProtoReflect())
-	return b.String()
 }
 
 func resultOf(t *testing.T, run client.WorkflowRun) httpnode.Result {

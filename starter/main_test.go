@@ -19,6 +19,7 @@ import (
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 	srv := httptest.NewServer(jobs.Handler())
 	jobsURL = srv.URL
 	w := worker.New(server.GetDefaultClient(), taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(nil))
+	workflows.Register(w, activities.New(nil, testutil.Loopback))
 	if err := w.Start(); err != nil {
 		panic(err)
 	}
@@ -150,14 +151,14 @@ func TestStarterTest_ShowsResponseWithSecretsMasked(t *testing.T) {
 	}))
 	defer srv.Close()
 	file := writeNode(t, fmt.Sprintf(`{"request": {"url": %q, "auth": {"type": "apiKey", "key": "${secret.DEMO_KEY}"}}}`, srv.URL+"/ping"))
-	code, stdout, stderr := starter(t, "test", file)
+	code, stdout, stderr := starter(t, "test", "--egress-allow", "127.0.0.1", file)
 	require.Equal(t, exitOK, code, stderr)
 	for _, want := range []string{"GET " + srv.URL + "/ping", "request time", "status        200 OK", "duration", "connect", "first byte", "response headers", "X-Seen-Key: ***", `"echo": "***"`, "verdict       success"} {
 		require.Contains(t, stdout, want)
 	}
 	require.NotContains(t, stdout, "k-very-secret")
 
-	code, stdout, _ = starter(t, "test", "--json", file)
+	code, stdout, _ = starter(t, "test", "--egress-allow", "127.0.0.1", "--json", file)
 	require.Equal(t, exitOK, code)
 	var rep TestReport
 	require.NoError(t, json.Unmarshal([]byte(stdout), &rep))
@@ -171,6 +172,11 @@ func TestStarterTest_ReportsTheVerdict(t *testing.T) {
 	defer srv.Close()
 	file := writeNode(t, fmt.Sprintf(`{"request": {"url": %q, "errorMessages": {"404": "the job API moved"}}}`, srv.URL))
 	code, stdout, _ := starter(t, "test", file)
+	require.Equal(t, exitFailed, code)
+	require.Contains(t, stdout, `verdict       DestinationDenied: request: GET `+srv.URL+`: destination denied`, "test mode obeys the worker's egress policy")
+
+	t.Setenv("HTTPNODE_EGRESS_ALLOW", "127.0.0.0/8")
+	code, stdout, _ = starter(t, "test", file)
 	require.Equal(t, exitFailed, code)
 	require.Contains(t, stdout, "status        404 Not Found")
 	require.Contains(t, stdout, "verdict       HTTPStatus: request: the job API moved (HTTP 404)")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/outbound"
 )
 
 // TestReport is what "starter test" shows: the request as sent (secrets
@@ -50,6 +51,8 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	prefix := fs.String("secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
 	secretsDir := fs.String("secrets-dir", "", "directory of secret files, as on the worker (HTTPNODE_SECRETS_DIR)")
+	var out outbound.Options
+	out.Register(fs)
 	var ro renderOptions
 	ro.register(fs, true)
 	fs.Usage = func() {
@@ -66,7 +69,12 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		printProblems(stderr, path, err)
 		return exitInvalid
 	}
-	report := sendOnce(ctx, activities.New(activities.SecretStore{Prefix: *prefix, Dir: *secretsDir}), rendered.Request)
+	clients, err := out.Config(false)
+	if err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return exitInvalid
+	}
+	report := sendOnce(ctx, activities.New(activities.SecretStore{Prefix: *prefix, Dir: *secretsDir}, clients), rendered.Request)
 	if *asJSON {
 		b, _ := json.MarshalIndent(report, "", "  ")
 		fmt.Fprintln(stdout, string(b))

@@ -19,7 +19,7 @@ func startDev(_ context.Context, cfg *config, logger zerolog.Logger) (stop func(
 	start := time.Now()
 	srv, err := devserver.Start(devserver.Config{
 		Port: cfg.dev.port, UIPort: cfg.dev.uiPort, DataDir: cfg.dev.dataDir, Namespace: cfg.conn.Namespace,
-		Logger: logger,
+		Logger: logger, CodecEndpoint: cfg.dev.codecEndpoint,
 	})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,9 @@ type devConfig struct {
 	port    int
 	uiPort  int
 	dataDir string
+	// codecEndpoint is the codec server the embedded Web UI uses, when
+	// payloads are encrypted.
+	codecEndpoint string
 }
 
 func (d *devConfig) register(fs *flag.FlagSet) {

@@ -14,17 +14,13 @@ import (
 // its task queue; 503 before start and while stopping) for probes.
 type health struct {
 	ready atomic.Bool
-	srv   *http.Server
+	stopS func()
 }
 
 func startHealth(addr string) (*health, error) {
-	h := &health{}
+	h := &health{stopS: func() {}}
 	if addr == "" {
 		return h, nil
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--health-addr %s: %v", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
@@ -35,18 +31,33 @@ func startHealth(addr string) (*health, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	h.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = h.srv.Serve(l) }()
+	stop, _, err := serve(addr, "--health-addr", mux)
+	if err != nil {
+		return nil, err
+	}
+	h.stopS = stop
 	return h, nil
 }
 
 func (h *health) stop() {
 	h.ready.Store(false)
-	if h.srv != nil {
+	h.stopS()
+}
+
+// serve serves h on addr until stop is called; flag names the setting in
+// errors. It returns the address listened on (addr may have port 0).
+func serve(addr, flag string, h http.Handler) (stop func(), bound string, err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s %s: %v", flag, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		_ = h.srv.Shutdown(ctx)
-	}
+		_ = srv.Shutdown(ctx)
+	}, l.Addr().String(), nil
 }
 
 // probe is "worker probe URL": a GET that exits 0 on 200, for container

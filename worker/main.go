@@ -23,6 +23,7 @@ import (
 	"github.com/httpnode/httpnode/internal/conn"
 	"github.com/httpnode/httpnode/internal/flagenv"
 	"github.com/httpnode/httpnode/internal/logging"
+	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -45,6 +46,7 @@ func main() {
 
 type config struct {
 	conn             conn.Options
+	outbound         outbound.Options
 	taskQueue        string
 	maxActivities    int
 	maxWorkflowTasks int
@@ -59,6 +61,7 @@ type config struct {
 	stickyCache      int
 	devReady         func() // set by --dev: the embedded server's log goes on once connected
 	dev              devConfig
+	codec            codecConfig
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -66,6 +69,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.conn.Register(fs)
+	c.outbound.Register(fs)
 	fs.StringVar(&c.taskQueue, "task-queue", workflows.TaskQueue, "task queue to poll (HTTPNODE_TASK_QUEUE)")
 	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "requests and polls in flight at once (HTTPNODE_MAX_CONCURRENT_ACTIVITIES)")
 	fs.IntVar(&c.maxWorkflowTasks, "max-concurrent-workflow-tasks", 100, "workflow tasks at once (HTTPNODE_MAX_CONCURRENT_WORKFLOW_TASKS)")
@@ -79,6 +83,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.stickyCache, "sticky-cache-size", 10000, "workflows kept in memory between tasks; fewer saves memory per waiting node, at the cost of replaying history when a timer fires (HTTPNODE_STICKY_CACHE_SIZE)")
 	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz and /readyz here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
 	c.dev.register(fs)
+	c.codec.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -114,6 +119,26 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	if err != nil {
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
+	}
+	egressLog := logger.Info().Str("policy", acts.Clients.Policy().String())
+	if cfg.dev.enabled {
+		egressLog = egressLog.Str("dev", "loopback allowed for the demo")
+	}
+	egressLog.Msg("egress policy")
+	cfg.conn.Secrets = acts.Secrets
+	cd, err := cfg.conn.Codec()
+	if err != nil {
+		fmt.Fprintln(stderr, "worker:", err)
+		return exitUsage
+	}
+	cs, err := startCodecServer(cfg, cd, acts.Secrets, logger)
+	if err != nil {
+		logger.Error().Msg(err.Error())
+		return exitUsage
+	}
+	if cs != nil {
+		defer cs.stop()
+		cfg.dev.codecEndpoint = cs.UIEndpoint
 	}
 	hs, err := startHealth(cfg.healthAddr)
 	if err != nil {
@@ -167,7 +192,11 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 // newActivities builds the activities with the worker's secrets, global
 // parameters and time zone.
 func newActivities(cfg config) (*activities.Activities, error) {
-	a := activities.New(activities.SecretStore{Prefix: cfg.secretPrefix, Dir: cfg.secretsDir})
+	clients, err := cfg.outbound.Config(cfg.dev.enabled)
+	if err != nil {
+		return nil, err
+	}
+	a := activities.New(activities.SecretStore{Prefix: cfg.secretPrefix, Dir: cfg.secretsDir}, clients)
 	params, err := activities.LoadParams(cfg.paramsFile, os.Environ())
 	if err != nil {
 		return nil, err

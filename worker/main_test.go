@@ -1,21 +1,28 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/httpnode/httpnode/codec"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/conn"
 	"github.com/httpnode/httpnode/internal/jobservice"
 	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
@@ -95,6 +102,7 @@ func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 
 	first := startProcess(t, args...)
 	require.Contains(t, first.logs.String(), `"webUI":"http://127.0.0.1:`+strconv.Itoa(uiPort)+`"`, "the UI's address is printed")
+	require.Contains(t, first.logs.String(), `"policy":"deny internal addresses; allow 127.0.0.0/8, ::1/128`, "--dev says it allows loopback")
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/namespaces/default")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -160,6 +168,8 @@ func TestWorker_BadConfiguration(t *testing.T) {
 		{nil, map[string]string{"HTTPNODE_STOP_TIMEOUT": "forever"}, `environment HTTPNODE_STOP_TIMEOUT="forever"`},
 		{[]string{"--time-zone", "Mars/Base"}, nil, `--time-zone: "Mars/Base" is not a time zone`},
 		{[]string{"--params-file", "/nonexistent.json"}, nil, "--params-file: no such file"},
+		{[]string{"--egress-allow", "10.0.0.0/33"}, nil, `--egress-allow: "10.0.0.0/33" is not a CIDR, IP or host name`},
+		{nil, map[string]string{"HTTPNODE_EGRESS_PORTS": "http"}, `--egress-ports: "http" is not a port number`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
@@ -226,4 +236,80 @@ func TestWorker_ShutdownLetsInFlightRequestFinish(t *testing.T) {
 		t.Fatal("the in-flight request was cut off")
 	}
 	require.Equal(t, exitOK, <-p.done)
+}
+
+// --dev with encryption: the embedded Web UI is configured with the codec
+// server, which decodes the node's encrypted payloads (and nothing without
+// the token), while the stored input is ciphertext.
+func TestWorker_DevEncryptionWiresTheWebUIToTheCodecServer(t *testing.T) {
+	t.Setenv("HTTPNODE_SECRET_DEV_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	devPort, uiPort := freePort(t), freePort(t)
+	p := startProcess(t, "--dev", "--dev-port", strconv.Itoa(devPort), "--ui-port", strconv.Itoa(uiPort), "--dev-data-dir", "",
+		"--encryption-keys", "DEV_KEY", "--log-level", "warn")
+	defer p.shutdown(t)
+
+	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/settings")
+	require.NoError(t, err)
+	var settings struct{ Codec struct{ Endpoint string } }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&settings))
+	resp.Body.Close()
+	endpoint := settings.Codec.Endpoint
+	require.True(t, strings.HasPrefix(endpoint, "http://127.0.0.1:"+strconv.Itoa(uiPort+1)+"/"), endpoint)
+	require.NotContains(t, p.logs.String(), strings.TrimPrefix(endpoint, "http://127.0.0.1:"+strconv.Itoa(uiPort+1)+"/"), "the token is not logged")
+
+	// the node's input as the server stores it: encrypted
+	const canary = "dev-encrypted-canary"
+	raw, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(devPort)})
+	require.NoError(t, err)
+	defer raw.Close()
+	cd, err := (conn.Options{EncryptionKeys: "DEV_KEY"}).Codec()
+	require.NoError(t, err)
+	enc, err := client.NewClientFromExisting(raw, client.Options{DataConverter: codec.DataConverter(cd), FailureConverter: codec.FailureConverter(cd)})
+	require.NoError(t, err)
+	_, err = enc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "dev-encrypted", TaskQueue: workflows.TaskQueue}, workflows.HTTPNodeName,
+		json.RawMessage(`{"runStatus": "skip", "request": {"url": "https://api.example.com/`+canary+`"}}`))
+	require.NoError(t, err)
+	desc, err := raw.DescribeWorkflowExecution(context.Background(), "dev-encrypted", "")
+	require.NoError(t, err)
+	hist := raw.GetWorkflowHistory(context.Background(), "dev-encrypted", desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false, 0)
+	ev, err := hist.Next()
+	require.NoError(t, err)
+	input := ev.GetWorkflowExecutionStartedEventAttributes().GetInput()
+	require.NotContains(t, string(input.GetPayloads()[0].GetData()), canary)
+
+	// the UI's endpoint decodes it, from the UI's origin
+	body, err := protojson.Marshal(input)
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodPost, endpoint+"/decode", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://127.0.0.1:"+strconv.Itoa(uiPort))
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	decoded, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(decoded))
+	require.Equal(t, "http://127.0.0.1:"+strconv.Itoa(uiPort), resp.Header.Get("Access-Control-Allow-Origin"))
+	var out commonpb.Payloads
+	require.NoError(t, protojson.Unmarshal(decoded, &out))
+	require.Contains(t, string(out.GetPayloads()[0].GetData()), canary)
+
+	resp, err = http.Post("http://127.0.0.1:"+strconv.Itoa(uiPort+1)+"/decode", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no token, no plaintext")
+}
+
+func TestWorker_CodecServerNeedsKeysAndAToken(t *testing.T) {
+	var logs testutil.SyncBuffer
+	require.Equal(t, exitUsage, run(context.Background(), []string{"--codec-addr", "127.0.0.1:0"}, &logs, nil))
+	require.Contains(t, logs.String(), "--codec-addr: the codec server needs --encryption-keys")
+
+	t.Setenv("HTTPNODE_SECRET_K1", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	logs = testutil.SyncBuffer{}
+	require.Equal(t, exitUsage, run(context.Background(), []string{"--codec-addr", "127.0.0.1:0", "--encryption-keys", "K1"}, &logs, nil))
+	require.Contains(t, logs.String(), "the codec server needs a token: set environment variable HTTPNODE_SECRET_CODEC_TOKEN")
+
+	logs = testutil.SyncBuffer{}
+	require.Equal(t, exitUsage, run(context.Background(), []string{"--encryption-keys", "K2"}, &logs, nil))
+	require.Contains(t, logs.String(), "--encryption-keys: key K2 is not set (set environment variable HTTPNODE_SECRET_K2")
 }

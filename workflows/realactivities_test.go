@@ -13,6 +13,7 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/testutil"
 )
 
 // A 503 is retried by the activity's retry policy with the same idempotency
@@ -36,7 +37,7 @@ func TestHTTPNode_TransientFailureRetriedWithSameKey(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
-	env.RegisterActivity(activities.New(nil))
+	env.RegisterActivity(activities.New(nil, testutil.Loopback))
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(`{"request": {"method": "POST", "url": "`+srv.URL+`/jobs"}}`))
 	res := result(t, env)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)

@@ -10,10 +10,15 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/codec"
+	"github.com/httpnode/httpnode/httpnode"
 )
 
 // Options are the connection settings.
@@ -26,6 +31,12 @@ type Options struct {
 	APIKey                   string
 	// ConnectTimeout bounds Dial (default 10s).
 	ConnectTimeout time.Duration
+	// EncryptionKeys are the ids of the payload encryption keys,
+	// comma-separated, the first one encrypting (see package codec); each
+	// key is read like ${secret.ID} from Secrets. Empty: no encryption.
+	EncryptionKeys string
+	// Secrets resolves the keys; nil reads HTTPNODE_SECRET_* variables.
+	Secrets activities.SecretSource
 }
 
 // DefaultAddress is where a local (and the --dev) Temporal server listens.
@@ -43,12 +54,49 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ServerCACert, "tls-ca-path", "", "CA of the server certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH)")
 	fs.StringVar(&o.ServerName, "tls-server-name", "", "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server at start (HTTPNODE_CONNECT_TIMEOUT)")
+	fs.StringVar(&o.EncryptionKeys, "encryption-keys", "", "encrypt payloads (inputs, results, errors) with these key ids, comma-separated, the first encrypting; each key is a secret (HTTPNODE_SECRET_<ID>) of 32 bytes in base64 (HTTPNODE_ENCRYPTION_KEYS)")
 	o.APIKey = os.Getenv("TEMPORAL_API_KEY")
+}
+
+// Codec returns the payload codec of EncryptionKeys, or nil without keys.
+// Errors name the key and where it is read from, never its value.
+func (o Options) Codec() (*codec.Codec, error) {
+	if strings.TrimSpace(o.EncryptionKeys) == "" {
+		return nil, nil
+	}
+	secrets := o.Secrets
+	if secrets == nil {
+		secrets = activities.SecretStore{}
+	}
+	var keys []codec.Key
+	for _, id := range strings.Split(o.EncryptionKeys, ",") {
+		id = strings.TrimSpace(id)
+		if !httpnode.ValidSecretName(id) {
+			return nil, fmt.Errorf("--encryption-keys: %q is not a key id (use letters, digits and _, as in CODEC_KEY_2026_11)", id)
+		}
+		v, ok := secrets.Secret(id)
+		if !ok {
+			return nil, fmt.Errorf("--encryption-keys: key %s is not set (set %s to 32 random bytes in base64: head -c 32 /dev/urandom | base64)", id, secrets.Where(id))
+		}
+		k, err := codec.ParseKey(id, v)
+		if err != nil {
+			return nil, fmt.Errorf("--encryption-keys: %v", err)
+		}
+		keys = append(keys, k)
+	}
+	return codec.New(keys...)
 }
 
 // ClientOptions returns the SDK client options for o.
 func (o Options) ClientOptions(logger log.Logger) (client.Options, error) {
 	opts := client.Options{HostPort: o.Address, Namespace: o.Namespace, Logger: logger}
+	c, err := o.Codec()
+	if err != nil {
+		return opts, err
+	}
+	if c != nil {
+		opts.DataConverter, opts.FailureConverter = codec.DataConverter(c), codec.FailureConverter(c)
+	}
 	if o.TLS || o.ClientCert != "" || o.APIKey != "" || o.ServerCACert != "" {
 		conf := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
 		if o.ClientCert != "" || o.ClientKey != "" {

@@ -33,6 +33,9 @@ type Config struct {
 	DataDir   string // SQLite lives here; "" keeps everything in memory
 	Namespace string // created at start, default "default"
 	Logger    zerolog.Logger
+	// CodecEndpoint, when set, is the codec server the Web UI decodes
+	// encrypted payloads with.
+	CodecEndpoint string
 }
 
 // Server is a running dev server.
@@ -121,6 +124,7 @@ func Start(cfg Config) (*Server, error) {
 			Host: cfg.IP, Port: cfg.UIPort, TemporalGRPCAddress: s.Address,
 			EnableUI: true, DefaultNamespace: cfg.Namespace, HideLogs: true,
 			CORS: uiconfig.CORS{CookieInsecure: true}, DisableNewsFetch: true,
+			Codec: uiconfig.Codec{Endpoint: cfg.CodecEndpoint},
 		}))
 		go func() { _ = s.ui.Start() }()
 		s.UIURL = fmt.Sprintf("http://%s", net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.UIPort)))

@@ -1,0 +1,60 @@
+package activities
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// redirectError stops a redirect chain that loops or runs too long.
+type redirectError struct {
+	loop bool
+	hops int
+}
+
+func (e *redirectError) Error() string {
+	if e.loop {
+		return fmt.Sprintf("redirect loop after %d redirect(s) (the remote sends the request back to a URL it already visited)", e.hops)
+	}
+	return fmt.Sprintf("stopped after %d redirects (raise maxRedirects, up to %d, if the remote needs more)", e.hops, httpnode.MaxRedirectsLimit)
+}
+
+// redirectRule is r's http.Client.CheckRedirect: redirects are not followed
+// unless r.FollowRedirects (the 3xx is the response); when they are, each
+// hop must pass the egress policy (the dial is checked too), a loop or more
+// than r.MaxRedirects hops stops the chain, and credentials are dropped as
+// soon as the request leaves the origin it was sent to.
+func (f *ClientFactory) redirectRule(r httpnode.Request) func(*http.Request, []*http.Request) error {
+	if !r.FollowRedirects {
+		return func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	limit := r.MaxRedirects
+	if limit == 0 {
+		limit = httpnode.DefaultMaxRedirects
+	}
+	credentials := sensitiveHeaders
+	if a := r.Auth; a != nil && a.Type == "apiKey" && a.In != "query" {
+		credentials = append(slices.Clip(credentials), http.CanonicalHeaderKey(orDefault(a.Name, "X-API-Key")))
+	}
+	return func(req *http.Request, via []*http.Request) error {
+		for _, v := range via {
+			if v.URL.String() == req.URL.String() {
+				return &redirectError{loop: true, hops: len(via)}
+			}
+		}
+		if len(via) > limit {
+			return &redirectError{hops: len(via) - 1}
+		}
+		if err := f.cfg.Policy.CheckURL(req.URL); err != nil {
+			return err
+		}
+		if origin := via[0].URL; req.URL.Scheme != origin.Scheme || hostPort(req.URL) != hostPort(origin) {
+			for _, h := range credentials {
+				req.Header.Del(h)
+			}
+		}
+		return nil
+	}
+}

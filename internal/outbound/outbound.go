@@ -1,0 +1,40 @@
+// Package outbound holds the settings of the worker's outbound HTTP calls,
+// shared by the worker and `starter test` so both obey the same rules: the
+// egress policy (which destinations a node may reach) and the wait for
+// response headers.
+package outbound
+
+import (
+	"flag"
+	"time"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/internal/egress"
+)
+
+// Options are the outbound flags.
+type Options struct {
+	Allow, Ports, Schemes string
+	ResponseHeaderTimeout time.Duration
+}
+
+// Register adds the flags to fs; their variables apply through flagenv.Apply.
+func (o *Options) Register(fs *flag.FlagSet) {
+	fs.StringVar(&o.Allow, "egress-allow", "", "internal destinations nodes may reach, comma-separated CIDRs, IPs and host names (*.corp.example); everything internal is denied otherwise (HTTPNODE_EGRESS_ALLOW)")
+	fs.StringVar(&o.Ports, "egress-ports", "", "destination ports nodes may reach, comma-separated; empty allows any (HTTPNODE_EGRESS_PORTS)")
+	fs.StringVar(&o.Schemes, "egress-schemes", "", "URL schemes nodes may use, comma-separated; empty allows http and https (HTTPNODE_EGRESS_SCHEMES)")
+	fs.DurationVar(&o.ResponseHeaderTimeout, "response-header-timeout", activities.DefaultResponseHeaderTimeout, "longest wait for a response's headers, whatever a node's timeout (HTTPNODE_RESPONSE_HEADER_TIMEOUT)")
+}
+
+// Config returns the client configuration; loopback also allows the
+// loopback ranges (worker --dev, whose demo runs on 127.0.0.1).
+func (o Options) Config(loopback bool) (activities.ClientConfig, error) {
+	p, err := egress.Parse([]string{o.Allow}, []string{o.Ports}, []string{o.Schemes})
+	if err != nil {
+		return activities.ClientConfig{}, err
+	}
+	if loopback {
+		p = p.AllowLoopback()
+	}
+	return activities.ClientConfig{Policy: p, ResponseHeaderTimeout: o.ResponseHeaderTimeout}, nil
+}
