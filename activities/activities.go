@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/callbackurl"
 )
 
 // Activities are the node's activities. Register a value built by New on the
@@ -25,6 +25,9 @@ type Activities struct {
 	// StuckAttribute says the namespace has the HttpNodeStuck (Bool) search
 	// attribute; the worker checks at start.
 	StuckAttribute bool
+	// Callbacks mints the ${callbackUrl} of push nodes; nil when the worker
+	// serves no callback receiver.
+	Callbacks *callbackurl.Minter
 }
 
 // StuckSearchAttribute is the Bool search attribute set on stuck nodes when
@@ -65,14 +68,17 @@ const (
 // success rule fails with an HTTPStatus error whose details are the
 // SendRequestOutput; see checkStatus and transportError for retryability.
 func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (SendRequestOutput, error) {
-	extra := http.Header{}
+	opts := sendOptions{header: http.Header{}, msgID: in.IdempotencyKey}
 	if in.IdempotencyKey != "" {
-		extra.Set(HeaderIdempotencyKey, in.IdempotencyKey)
+		opts.header.Set(HeaderIdempotencyKey, in.IdempotencyKey)
 		if activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
-			extra.Set(HeaderTaskGUID, in.IdempotencyKey)
+			opts.header.Set(HeaderTaskGUID, in.IdempotencyKey)
 		}
 	}
-	ex, err := a.exchange(ctx, "request", in.Request, extra)
+	if a.Callbacks != nil && activity.IsActivity(ctx) {
+		opts.callbackURL, opts.token = a.Callbacks.URL(activity.GetInfo(ctx).WorkflowExecution.ID, in.IdempotencyKey)
+	}
+	ex, err := a.exchange(ctx, "request", in.Request, opts)
 	if err != nil {
 		return SendRequestOutput{}, err
 	}
@@ -91,13 +97,16 @@ type CheckStatusInput struct {
 	Success     []string         `json:"success"`
 	// IntervalField, when set, is where the response says when to poll next.
 	IntervalField string `json:"intervalField,omitempty"`
+	// Location polls a 202 Accepted operation: 202 is pending, any other
+	// status is final, a success when it matches Request.SuccessStatus.
+	Location bool `json:"location,omitempty"`
 }
 
 // Poll outcomes.
 const (
-	OutcomePending = "pending"
-	OutcomeSuccess = "success"
-	OutcomeFailure = "failure"
+	OutcomePending = httpnode.OutcomePending
+	OutcomeSuccess = httpnode.OutcomeSuccess
+	OutcomeFailure = httpnode.OutcomeFailure
 )
 
 // CheckStatusOutput is one poll's result. Response is kept only when the
@@ -117,11 +126,14 @@ type CheckStatusOutput struct {
 // lacks the status field fails with CallbackResponse. A remote failure status
 // is not an error here: it is reported with outcome "failure".
 func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (CheckStatusOutput, error) {
-	ex, err := a.exchange(ctx, "callback", in.Request, nil)
+	ex, err := a.exchange(ctx, "callback", in.Request, sendOptions{})
 	if err != nil {
 		return CheckStatusOutput{}, err
 	}
 	logExchange(ctx, "status checked", ex)
+	if in.Location {
+		return locationOutcome(in.Request, ex)
+	}
 	if err := checkStatus("callback", in.Request, ex, ex.Response); err != nil {
 		return CheckStatusOutput{}, err
 	}
@@ -136,23 +148,37 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 			httpnode.ErrCallbackResponse, nil, ex.Response)
 	}
 	status = ex.mask.String(status)
-	out := CheckStatusOutput{Status: status, StatusCode: ex.Response.StatusCode, Outcome: OutcomeFailure}
-	switch {
-	case slices.Contains(in.Pending, status):
-		out.Outcome = OutcomePending
-	case slices.Contains(in.Success, status):
-		out.Outcome = OutcomeSuccess
-	}
+	out := CheckStatusOutput{Status: status, StatusCode: ex.Response.StatusCode, Outcome: httpnode.Judge(in.Pending, in.Success, status)}
 	if out.Outcome != OutcomePending {
 		out.Response = &ex.Response
 		return out, nil
 	}
-	out.NextInterval = httpnode.Duration(parseRetryAfter(ex.header.Get("Retry-After"), time.Now()))
+	out.NextInterval = httpnode.Duration(httpnode.ParseRetryAfter(ex.header.Get("Retry-After"), time.Now()))
 	if in.IntervalField != "" {
 		if v, err := httpnode.Lookup(ex.body, in.IntervalField); err == nil {
 			out.NextInterval = httpnode.Duration(httpnode.ParseIntervalHint(v))
 		}
 	}
+	return out, nil
+}
+
+// locationOutcome judges one poll of a 202 Accepted operation by its status
+// code: 202 is pending (its Retry-After the next wait), 408, 429 and 5xx but
+// 501 are retried, and anything else is final.
+func locationOutcome(r httpnode.Request, ex *exchange) (CheckStatusOutput, error) {
+	code := ex.Response.StatusCode
+	out := CheckStatusOutput{Status: ex.Response.Status, StatusCode: code, Outcome: OutcomeFailure}
+	switch {
+	case code == http.StatusAccepted:
+		out.Outcome = OutcomePending
+		out.NextInterval = httpnode.Duration(httpnode.ParseRetryAfter(ex.header.Get("Retry-After"), time.Now()))
+		return out, nil
+	case retryableStatus(code):
+		return out, checkStatus("callback", httpnode.Request{SuccessStatus: []string{"202"}}, ex, ex.Response)
+	case httpnode.StatusMatches(r.SuccessStatus, code):
+		out.Outcome = OutcomeSuccess
+	}
+	out.Response = &ex.Response
 	return out, nil
 }
 

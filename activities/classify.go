@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,20 +53,7 @@ func checkStatus(step string, r httpnode.Request, ex *exchange, details any) err
 // delay capped at MaxRetryAfter; zero when absent or unreadable, which leaves
 // the activity's backoff in charge.
 func retryAfter(v string, now time.Time) time.Duration {
-	return min(parseRetryAfter(v, now), MaxRetryAfter)
-}
-
-// parseRetryAfter reads a Retry-After value, uncapped; 0 when absent,
-// unreadable or in the past.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(d, 0)
+	return min(httpnode.ParseRetryAfter(v, now), MaxRetryAfter)
 }
 
 // transportError classifies a failure to get a response: the per-try timeout

@@ -29,22 +29,27 @@ type exchange struct {
 	mask     *masker
 }
 
+// sendOptions are what a request needs beyond the node's fields.
+type sendOptions struct {
+	header http.Header // added to the request (Idempotency-Key, ...)
+	// msgID is the webhook-id when the request is signed (random if empty).
+	msgID string
+	// callbackURL is what ${callbackUrl} stands for, token the part of it
+	// that is masked; "" when the worker serves no callback receiver.
+	callbackURL, token string
+}
+
 // Exchange sends r once through the client factory and reads the response
 // through r's body cap. step ("request", "callback") prefixes error messages.
 // Failures to build or send are *temporal.ApplicationError values classified
 // by retryability; the response status is not judged here (see checkStatus).
-func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Request, extra http.Header) (*exchange, error) {
+func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Request, opts sendOptions) (*exchange, error) {
 	m := &masker{}
 	tryCtx, cancel := context.WithTimeout(ctx, r.Timeout.D())
 	defer cancel()
-	req, err := a.build(tryCtx, step, r, m)
+	req, err := a.build(tryCtx, step, r, m, opts)
 	if err != nil {
 		return nil, err
-	}
-	for k, vs := range extra {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
 	}
 	client, err := a.Clients.Client(r)
 	if err != nil {
@@ -87,12 +92,19 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	return ex, nil
 }
 
-// build resolves secrets and makes the *http.Request; every resolved secret
-// value is added to m.
-func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker) (*http.Request, error) {
+// build resolves secrets and ${callbackUrl}, signs, and makes the
+// *http.Request; every resolved secret value is added to m.
+func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker, opts sendOptions) (*http.Request, error) {
 	var missing []string
+	m.add(opts.token)
 	resolve := func(field, s string) string {
 		return httpnode.ReplaceRefs(s, func(ref string) string {
+			if ref == "callbackUrl" {
+				if opts.callbackURL == "" {
+					missing = append(missing, fmt.Sprintf("%s.%s: ${callbackUrl} has no value: this worker serves no callback receiver (start it with --callback-addr and --callback-base-url)", step, field))
+				}
+				return opts.callbackURL
+			}
 			name, ok := strings.CutPrefix(ref, "secret.")
 			if !ok {
 				return "${" + ref + "}"
@@ -106,11 +118,15 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 			return v
 		})
 	}
+	if bytes.Contains(r.Body, []byte(httpnode.CallbackURLRef)) {
+		// the URL holds no character JSON would escape
+		r.Body = bytes.ReplaceAll(r.Body, []byte(httpnode.CallbackURLRef), []byte(resolve("body", httpnode.CallbackURLRef)))
+	}
 	body, contentType, err := encodeBody(r)
 	if err != nil {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(body))
 	if err != nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
@@ -143,6 +159,14 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 			}
 		}
 		m.add(header.Get("Authorization"))
+	}
+	for k, vs := range opts.header {
+		for _, v := range vs {
+			header.Add(k, v)
+		}
+	}
+	if r.Sign != nil {
+		a.sign(step, r.Sign, header, opts.msgID, body, m, &missing)
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing) // maps were ranged in random order
@@ -191,7 +215,7 @@ func readCapped(resp *http.Response, limit int64) ([]byte, error) {
 // UserAgent is sent unless the node sets its own.
 const UserAgent = "httpnode/1"
 
-func encodeBody(r httpnode.Request) (io.Reader, string, error) {
+func encodeBody(r httpnode.Request) ([]byte, string, error) {
 	if len(r.Body) == 0 {
 		return nil, "", nil
 	}
@@ -205,19 +229,19 @@ func encodeBody(r httpnode.Request) (io.Reader, string, error) {
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
 			form.Set(k, fmt.Sprint(obj[k]))
 		}
-		return strings.NewReader(form.Encode()), "application/x-www-form-urlencoded", nil
+		return []byte(form.Encode()), "application/x-www-form-urlencoded", nil
 	case httpnode.BodyRaw:
 		var s string
 		if err := json.Unmarshal(r.Body, &s); err != nil {
 			return nil, "", fmt.Errorf("must be a string for bodyType raw")
 		}
-		return strings.NewReader(s), "text/plain; charset=utf-8", nil
+		return []byte(s), "text/plain; charset=utf-8", nil
 	default:
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, r.Body); err != nil {
 			return nil, "", fmt.Errorf("is not valid JSON")
 		}
-		return &buf, "application/json", nil
+		return buf.Bytes(), "application/json", nil
 	}
 }
 

@@ -13,6 +13,8 @@ const (
 	DefaultMaxResponseBytes = 256 << 10
 	MaxResponseBytesLimit   = 1 << 20
 	DefaultPollInterval     = 10 * time.Second
+	DefaultSafetyInterval   = time.Minute            // push+poll: the safety-net polls
+	DefaultNotifyTimeout    = 10 * time.Second       // one try of a notification or a cancel call
 	MinPollInterval         = time.Second            // timer mode: Temporal timers fire no sooner
 	MinActivityPollInterval = 100 * time.Millisecond // activity mode
 	DefaultPollDeadline     = 24 * time.Hour
@@ -61,12 +63,35 @@ func (n Node) WithDefaults() Node {
 		retry.Interval = Duration(DefaultRetryInterval)
 	}
 	n.Retry = &retry
+	if n.Notify != nil {
+		nt := *n.Notify
+		nt.Method = "POST"
+		if nt.Timeout == 0 {
+			nt.Timeout = Duration(DefaultNotifyTimeout)
+		}
+		nt.Request = nt.Request.withDefaults()
+		if nt.Format == "" {
+			nt.Format = FormatJSON
+		}
+		n.Notify = &nt
+	}
+	if n.Cancel != nil {
+		c := *n.Cancel
+		if c.Timeout == 0 {
+			c.Timeout = Duration(DefaultNotifyTimeout)
+		}
+		c = c.withDefaults()
+		n.Cancel = &c
+	}
 	if n.Callback != nil {
 		cb := *n.Callback
 		if cb.Timeout == 0 {
 			cb.Timeout = Duration(DefaultPollTimeout) // status endpoints answer fast; a lost poll is retried sooner
 		}
 		cb.Request = cb.Request.withDefaults()
+		if cb.Interval == 0 && cb.Mode == ModePushPoll {
+			cb.Interval = Duration(DefaultSafetyInterval)
+		}
 		if cb.Interval == 0 {
 			cb.Interval = Duration(DefaultPollInterval)
 		}
@@ -87,6 +112,9 @@ func (n Node) WithDefaults() Node {
 		}
 		if cb.StatusField == "" {
 			cb.StatusField = DefaultStatusField
+		}
+		if cb.PushStatusField == "" {
+			cb.PushStatusField = cb.StatusField
 		}
 		if len(cb.Pending) == 0 {
 			cb.Pending = []string{"PROCESSING"}

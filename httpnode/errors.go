@@ -24,6 +24,7 @@ const (
 	ErrDestinationDenied    = "DestinationDenied"    // the worker's egress policy does not allow the destination
 	ErrRedirectLoop         = "RedirectLoop"         // redirects looped or went past maxRedirects
 	ErrLimitExceeded        = "LimitExceeded"        // a request or response is larger than the worker's limits
+	ErrCancelled            = "Cancelled"            // the node was cancelled (CLI, UI, parent)
 )
 
 // FieldError is one validation problem: the field path and what is wrong.

@@ -3,7 +3,9 @@ package httpnode
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -45,4 +47,17 @@ func ParseIntervalHint(s string) time.Duration {
 		return d
 	}
 	return 0
+}
+
+// ParseRetryAfter reads a Retry-After value (seconds or an HTTP date) as a
+// delay from now; 0 when absent, unreadable or in the past.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(d, 0)
 }

@@ -29,6 +29,12 @@ type Node struct {
 	// OnFailure is "abort" (default: the workflow fails with a typed error) or
 	// "continue" (the workflow completes with a result whose status is FAILED).
 	OnFailure string `json:"onFailure,omitempty"`
+	// Notify sends a TaskFinish document when the node ends.
+	Notify *Notify `json:"notify,omitempty"`
+	// Cancel is called once, after the main request was answered, when the
+	// node is cancelled or times out (e.g. DELETE .../jobs/${taskId}), so
+	// the remote job stops too.
+	Cancel *Request `json:"cancel,omitempty"`
 }
 
 // Request is an HTTP request: the node's main request, and the shape of each
@@ -71,6 +77,16 @@ type Request struct {
 	// MaxRedirects bounds the hops followed (default 5, at most 20); more,
 	// or a loop, fails with RedirectLoop.
 	MaxRedirects int `json:"maxRedirects,omitempty"`
+	// Sign signs the request with the Standard Webhooks scheme
+	// (webhook-id, webhook-timestamp, webhook-signature over the body).
+	Sign *Sign `json:"sign,omitempty"`
+}
+
+// Sign lists the Standard Webhooks signing secrets of a request, as secret
+// references (${secret.HOOK_SECRET}, each "whsec_..." or base64). Every
+// secret signs, so receivers can rotate.
+type Sign struct {
+	Secrets []string `json:"secrets"`
 }
 
 // Auth describes how a request authenticates. Credentials are secret
@@ -107,11 +123,20 @@ type TLS struct {
 type Callback struct {
 	Request
 	// Mode is "timer" (default: a durable timer, then the poll as a local
-	// activity: 6 history events a poll, each poll visible) or "activity"
+	// activity: 6 history events a poll, each poll visible), "activity"
 	// (every poll inside one heartbeating activity: no event per poll, for
 	// frequent polls of cheap endpoints; polls are not visible one by one,
-	// and the wait holds an activity slot).
+	// and the wait holds an activity slot), "push" (the remote POSTs its
+	// status to ${callbackUrl}, served by the worker's callback receiver),
+	// "push+poll" (push, and polls of URL at Interval, default 1m, as a
+	// safety net: the first final status wins) or "location" (a 202 Accepted
+	// main response is polled at its Location until another status, judged
+	// by request.successStatus).
 	Mode string `json:"mode,omitempty"`
+	// PushStatusField is the dotted path of the status in a pushed body
+	// (default StatusField); an XML body is read with its root element
+	// dropped, e.g. "JobsDetail.State" for a TaskFinish document.
+	PushStatusField string `json:"pushStatusField,omitempty"`
 	// Interval between polls (default 10s, at least 1s: Temporal timers do not
 	// fire sooner).
 	Interval Duration `json:"interval,omitempty"`

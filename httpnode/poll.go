@@ -2,14 +2,43 @@ package httpnode
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
 // Callback modes.
 const (
-	ModeTimer    = "timer"    // a durable timer, then a local activity per poll (default)
-	ModeActivity = "activity" // every poll inside one heartbeating activity
+	ModeTimer    = "timer"     // a durable timer, then a local activity per poll (default)
+	ModeActivity = "activity"  // every poll inside one heartbeating activity
+	ModePush     = "push"      // the remote POSTs the final status to ${callbackUrl}; no polls
+	ModePushPoll = "push+poll" // push, with polls at callback.interval as a safety net
+	ModeLocation = "location"  // a 202 Accepted main response is polled at its Location
 )
+
+// Outcomes of a remote status.
+const (
+	OutcomePending = "pending"
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// Judge says what a remote status means: pending keeps waiting, success
+// ends the attempt well, anything else fails it.
+func Judge(pending, success []string, status string) string {
+	switch {
+	case slices.Contains(pending, status):
+		return OutcomePending
+	case slices.Contains(success, status):
+		return OutcomeSuccess
+	}
+	return OutcomeFailure
+}
+
+// Pushed reports whether the remote is given a callback URL to push to.
+func (c Callback) Pushed() bool { return c.Mode == ModePush || c.Mode == ModePushPoll }
+
+// Polled reports whether the callback URL (or Location) is polled.
+func (c Callback) Polled() bool { return c.Mode != ModePush }
 
 // PollState is the progress of one attempt's polling: carried across
 // continue-as-new (timer mode) and in heartbeats (activity mode).

@@ -13,7 +13,11 @@ const TaskIDRef = "${taskId}"
 // Built-in parameters. nodeName, workflowId and runId (the node run's first
 // run) are rendered when the node starts; attempt when an attempt starts;
 // taskId in callback fields when polling starts.
-var Builtins = []string{"nodeName", "workflowId", "runId", "attempt", "taskId"}
+var Builtins = []string{"nodeName", "workflowId", "runId", "attempt", "taskId", "callbackUrl"}
+
+// CallbackURLRef is the placeholder of the node's callback URL in push
+// modes: the worker fills it in at send time (it carries a token).
+const CallbackURLRef = "${callbackUrl}"
 
 var (
 	refPattern        = regexp.MustCompile(`\$\{([^}]*)\}`)
@@ -109,8 +113,9 @@ func ReplaceRefs(s string, fn func(ref string) string) string {
 
 // refRule says which references a field may hold.
 type refRule struct {
-	secrets bool // ${secret.NAME}
-	taskID  bool // ${taskId}
+	secrets     bool // ${secret.NAME}
+	taskID      bool // ${taskId}
+	callbackURL bool // ${callbackUrl}
 }
 
 // checkRefs reports malformed references and those the field may not hold.
@@ -123,7 +128,9 @@ func checkRefs(path, s string, rule refRule, errs *[]FieldError) {
 		case r.kind == refSecret && !rule.secrets:
 			*errs = append(*errs, FieldError{path, "a secret reference is not allowed here (put credentials in auth, headers or query, where they are masked)"})
 		case r.kind == refBuiltin && r.name == "taskId" && !rule.taskID:
-			*errs = append(*errs, FieldError{path, "${taskId} is only available in callback fields"})
+			*errs = append(*errs, FieldError{path, "${taskId} is only available in callback, cancel and notify fields"})
+		case r.kind == refBuiltin && r.name == "callbackUrl" && !rule.callbackURL:
+			*errs = append(*errs, FieldError{path, "${callbackUrl} is only available in request.query, request.headers and request.body, with callback.mode \"push\" or \"push+poll\""})
 		}
 	}
 }

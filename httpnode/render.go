@@ -210,6 +210,8 @@ func mapStrings(v any, fn func(string) string) any {
 type Rendered struct {
 	Request  Request  `json:"request"`
 	Callback *Request `json:"callback,omitempty"`
+	Notify   *Request `json:"notify,omitempty"`
+	Cancel   *Request `json:"cancel,omitempty"`
 	// Params are the parameters the node used, with their values.
 	Params map[string]string `json:"params,omitempty"`
 	// ScheduledTime is the time macros were computed from, in TimeZone.
@@ -261,6 +263,16 @@ func (n Node) Render(env RenderEnv) (Rendered, error) {
 		problems = appendProblems(problems, err)
 		out.Callback = &cb
 	}
+	if n.Notify != nil {
+		nt, err := RenderRequest("notify", n.Notify.Request, v)
+		problems = appendProblems(problems, err)
+		out.Notify = &nt
+	}
+	if n.Cancel != nil {
+		c, err := RenderRequest("cancel", *n.Cancel, v)
+		problems = appendProblems(problems, err)
+		out.Cancel = &c
+	}
 	if len(v.used) > 0 {
 		out.Params = v.used
 	}
@@ -285,16 +297,12 @@ func (n Node) NeedsRender() bool {
 	check := func(s string) {
 		for _, m := range refPattern.FindAllStringSubmatch(s, -1) {
 			r, err := parseRef(m[1])
-			if err == nil && (r.kind == refParam || r.kind == refMacro || (r.kind == refBuiltin && r.name != "attempt" && r.name != "taskId")) {
+			if err == nil && (r.kind == refParam || r.kind == refMacro || (r.kind == refBuiltin && r.name != "attempt" && r.name != "taskId" && r.name != "callbackUrl")) {
 				needs = true
 			}
 		}
 	}
-	reqs := []Request{n.Request}
-	if n.Callback != nil {
-		reqs = append(reqs, n.Callback.Request)
-	}
-	for _, r := range reqs {
+	for _, r := range n.requests() {
 		check(r.URL)
 		for _, v := range r.Query {
 			check(v)
@@ -309,4 +317,19 @@ func (n Node) NeedsRender() bool {
 	}
 	stuck := n.Callback != nil && (n.Callback.StuckAfterPolls > 0 || n.Callback.StuckAfter > 0)
 	return needs || n.TimeZone != "" || stuck // stuck detection needs to know the namespace's search attributes
+}
+
+// requests are every request of the node: main, callback, notify, cancel.
+func (n Node) requests() []Request {
+	reqs := []Request{n.Request}
+	if n.Callback != nil {
+		reqs = append(reqs, n.Callback.Request)
+	}
+	if n.Notify != nil {
+		reqs = append(reqs, n.Notify.Request)
+	}
+	if n.Cancel != nil {
+		reqs = append(reqs, *n.Cancel)
+	}
+	return reqs
 }

@@ -13,12 +13,13 @@ const (
 	StatusFailed    = "FAILED"
 	StatusSkipped   = "SKIPPED"
 	StatusTimedOut  = "TIMED_OUT"
+	StatusCancelled = "CANCELLED"
 )
 
 // Result is the outcome of a node run: the workflow's output, and the details
 // of its error when the node fails with onFailure "abort".
 type Result struct {
-	// Status is SUCCEEDED, FAILED, SKIPPED or TIMED_OUT.
+	// Status is SUCCEEDED, FAILED, SKIPPED, TIMED_OUT or CANCELLED.
 	Status string `json:"status"`
 	Name   string `json:"name,omitempty"`
 	// Attempts is how many attempts ran; AttemptLog has one entry per
@@ -36,10 +37,17 @@ type Result struct {
 	CallbackStatus   string    `json:"callbackStatus,omitempty"`
 	Polls            int       `json:"polls,omitempty"`
 	CallbackResponse *Response `json:"callbackResponse,omitempty"`
+	// Pushes counts the callbacks the remote pushed (push modes).
+	Pushes int `json:"pushes,omitempty"`
 	// Stuck is set when the remote status stopped changing for longer than
 	// callback.stuckAfterPolls / stuckAfter allow.
 	Stuck bool   `json:"stuck,omitempty"`
 	Error *Error `json:"error,omitempty"`
+	// Cancel is how the node's cancel request went (cancelled or timed out
+	// nodes with cancel set); Notification how the completion notification
+	// went. Neither changes Status.
+	Cancel       *CallOutcome `json:"cancel,omitempty"`
+	Notification *CallOutcome `json:"notification,omitempty"`
 	// Params are the parameters the node used and ScheduledTime the time
 	// its time macros were computed from (in the node's time zone).
 	Params        map[string]string `json:"params,omitempty"`
@@ -47,6 +55,22 @@ type Result struct {
 	StartTime     time.Time         `json:"startTime"`
 	EndTime       time.Time         `json:"endTime"`
 }
+
+// CallOutcome is how a request made on the node's behalf went: "sent" (the
+// receiver answered within its success rule), "failed" (Error says why) or
+// "skipped" (Error says why it was not sent).
+type CallOutcome struct {
+	Status     string `json:"status"`
+	StatusCode int    `json:"statusCode,omitempty"`
+	Error      *Error `json:"error,omitempty"`
+}
+
+// Call outcomes.
+const (
+	CallSent    = "sent"
+	CallFailed  = "failed"
+	CallSkipped = "skipped"
+)
 
 // AttemptOutcome records how one failed attempt ended.
 type AttemptOutcome struct {

@@ -46,7 +46,8 @@ func (n Node) Validate() error {
 	if n.Request.URL == "" {
 		add("request.url", "is required (an absolute http or https URL)")
 	}
-	validateRequest("request", n.Request, refRule{secrets: true}, &errs)
+	pushed := n.Callback != nil && n.Callback.Pushed()
+	validateRequest("request", n.Request, refRule{secrets: true, callbackURL: pushed}, &errs)
 	if n.Retry != nil {
 		if c := n.Retry.Count; c != nil && (*c < 0 || *c > 100) {
 			add("retry.count", "%d is out of range (use 0 to 100; 0 disables retries)", *c)
@@ -56,8 +57,21 @@ func (n Node) Validate() error {
 		}
 	}
 	if cb := n.Callback; cb != nil {
-		if cb.URL == "" {
+		switch {
+		case cb.URL == "" && (cb.Mode == "" || cb.Mode == ModeTimer || cb.Mode == ModeActivity):
 			add("callback.url", "is required when callback is set (the status URL; the task id is appended to it)")
+		case cb.URL == "" && cb.Mode == ModePushPoll:
+			add("callback.url", "is required with mode \"push+poll\" (the status URL polled as a safety net; use mode \"push\" to rely on the push alone)")
+		case cb.URL != "" && cb.Mode == ModePush:
+			add("callback.url", "is not polled with mode \"push\" (use mode \"push+poll\" to poll it as a safety net, or leave it out)")
+		case cb.URL != "" && cb.Mode == ModeLocation:
+			add("callback.url", "is not used with mode \"location\" (the main response's Location header is polled)")
+		}
+		if cb.Pushed() && !n.Request.mentions(CallbackURLRef) {
+			add("callback.mode", "%q needs the remote to learn where to call back: put ${callbackUrl} in request.body, request.query or request.headers", cb.Mode)
+		}
+		if cb.PushStatusField != "" && !validPath(cb.PushStatusField) {
+			add("callback.pushStatusField", "%q is not a dotted path (use e.g. \"status\" or \"JobsDetail.State\")", cb.PushStatusField)
 		}
 		validateRequest("callback", cb.Request, refRule{secrets: true, taskID: true}, &errs)
 		floor, why := cb.minInterval(), "Temporal timers fire no sooner; for faster polls use mode \"activity\""
@@ -67,8 +81,8 @@ func (n Node) Validate() error {
 		if cb.Interval != 0 && cb.Interval.D() < floor {
 			add("callback.interval", "%s is below the minimum of %s (%s)", cb.Interval, floor, why)
 		}
-		if !slices.Contains([]string{"", ModeTimer, ModeActivity}, cb.Mode) {
-			add("callback.mode", "%q is not allowed (use \"timer\" or \"activity\")", cb.Mode)
+		if !slices.Contains([]string{"", ModeTimer, ModeActivity, ModePush, ModePushPoll, ModeLocation}, cb.Mode) {
+			add("callback.mode", "%q is not allowed (use \"timer\", \"activity\", \"push\", \"push+poll\" or \"location\")", cb.Mode)
 		}
 		if !slices.Contains([]string{"", BackoffFixed, BackoffLinear, BackoffExponential}, cb.Backoff) {
 			add("callback.backoff", "%q is not allowed (use \"fixed\", \"linear\" or \"exponential\")", cb.Backoff)
@@ -108,10 +122,37 @@ func (n Node) Validate() error {
 			}
 		}
 	}
+	if n.Notify != nil {
+		validateNotify(*n.Notify, &errs)
+	}
+	if c := n.Cancel; c != nil {
+		if c.URL == "" {
+			add("cancel.url", "is required when cancel is set (e.g. https://api.example.com/jobs/${taskId} with method DELETE)")
+		}
+		validateRequest("cancel", *c, refRule{secrets: true, taskID: true}, &errs)
+	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return &ValidationError{Problems: errs}
+}
+
+// mentions reports whether ref stands in r's query, headers or body.
+func (r Request) mentions(ref string) bool {
+	if strings.Contains(string(r.Body), ref) {
+		return true
+	}
+	for _, v := range r.Query {
+		if strings.Contains(v, ref) {
+			return true
+		}
+	}
+	for _, v := range r.Headers {
+		if strings.Contains(v, ref) {
+			return true
+		}
+	}
+	return false
 }
 
 func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
@@ -123,7 +164,7 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 	}
 	if r.URL != "" {
 		urlRule := rule
-		urlRule.secrets = false
+		urlRule.secrets, urlRule.callbackURL = false, false
 		checkRefs(path+".url", r.URL, urlRule, errs)
 		whole := refPattern.FindStringIndex(r.URL)
 		switch {
@@ -191,6 +232,7 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 		add("maxRedirects", "has no effect without followRedirects: true")
 	}
 	*errs = append(*errs, r.size().Problems(path)...)
+	validateSign(path, r.Sign, errs)
 	if r.MaxResponseBytes < 0 || r.MaxResponseBytes > MaxResponseBytesLimit {
 		add("maxResponseBytes", "%d is out of range (use 1 to %d; larger bodies do not belong in workflow history)", r.MaxResponseBytes, MaxResponseBytesLimit)
 	}

@@ -62,6 +62,7 @@ type config struct {
 	devReady         func() // set by --dev: the embedded server's log goes on once connected
 	dev              devConfig
 	codec            codecConfig
+	callbacks        callbackConfig
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -84,6 +85,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz and /readyz here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
 	c.dev.register(fs)
 	c.codec.register(fs)
+	c.callbacks.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -126,6 +128,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	}
 	egressLog.Msg("egress policy")
 	cfg.conn.Secrets = acts.Secrets
+	cbs, err := setupCallbacks(cfg, acts.Secrets)
+	if err != nil {
+		fmt.Fprintln(stderr, "worker:", err)
+		return exitUsage
+	}
+	if cbs != nil {
+		acts.Callbacks = cbs.minter
+	}
 	cd, err := cfg.conn.Codec()
 	if err != nil {
 		fmt.Fprintln(stderr, "worker:", err)
@@ -162,6 +172,14 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	defer c.Close()
 	if cfg.devReady != nil {
 		cfg.devReady()
+	}
+	if cbs != nil {
+		stopCallbacks, err := cbs.start(c, logger)
+		if err != nil {
+			logger.Error().Msg(err.Error())
+			return exitUsage
+		}
+		defer stopCallbacks()
 	}
 	acts.StuckAttribute = activities.HasStuckAttribute(ctx, c, cfg.conn.Namespace)
 	worker.SetStickyWorkflowCacheSize(cfg.stickyCache)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -59,6 +61,9 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return r.progress, nil }); err != nil {
 		return nil, err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, CallbackUpdate, r.onCallback, workflow.UpdateHandlerOptions{Validator: r.validateCallback}); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -66,6 +71,11 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 func (r *nodeRun) main(ctx workflow.Context) (httpnode.Result, error) {
 	state := r.st
 	if r.node.RunStatus == httpnode.RunSkip {
+		if r.node.Notify != nil { // the notification is rendered like the requests
+			if res, ended, err := r.renderOnce(ctx); ended {
+				return res, err
+			}
+		}
 		return r.finish(ctx, httpnode.StatusSkipped, nil)
 	}
 	ctx, cancel := workflow.WithCancel(ctx)
@@ -84,27 +94,31 @@ func (r *nodeRun) main(ctx workflow.Context) (httpnode.Result, error) {
 			}
 		})
 	}
-	if state.Rendered == nil && !r.node.NeedsRender() {
-		state.Rendered = unrendered(r.node)
-	}
-	if state.Rendered == nil {
-		if res, ended, err := r.renderOnce(ctx); ended {
-			return res, err
-		}
+	if res, ended, err := r.renderOnce(ctx); ended {
+		return res, err
 	}
 	return r.run(ctx)
 }
 
-// renderOnce renders the node into the state; ended is true when the node
+// renderOnce renders the node into the state, unless it was (a run before
+// continue-as-new) or has nothing to render; ended is true when the node
 // ends instead (timeout, cancel, a rendering problem).
 func (r *nodeRun) renderOnce(ctx workflow.Context) (res httpnode.Result, ended bool, err error) {
+	if r.st.Rendered != nil {
+		return res, false, nil
+	}
+	if !r.node.NeedsRender() {
+		r.st.Rendered = unrendered(r.node)
+		return res, false, nil
+	}
 	rendered, err := r.render(ctx, workflow.GetInfo(ctx))
 	switch {
 	case r.timedOut:
 		res, err = r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
 		return res, true, err
 	case err != nil && ctx.Err() != nil:
-		return res, true, temporal.NewCanceledError()
+		res, err = r.finish(ctx, httpnode.StatusCancelled, cancelledError())
+		return res, true, err
 	case err != nil:
 		res, err = r.finish(ctx, httpnode.StatusFailed, toError(err))
 		return res, true, err
@@ -151,9 +165,12 @@ func (r *nodeRun) render(ctx workflow.Context, info *workflow.Info) (httpnode.Re
 // unrendered is the node's requests as they are, for a node without
 // references to render.
 func unrendered(n httpnode.Node) *httpnode.Rendered {
-	out := &httpnode.Rendered{Request: n.Request}
+	out := &httpnode.Rendered{Request: n.Request, Cancel: n.Cancel}
 	if n.Callback != nil {
 		out.Callback = &n.Callback.Request
+	}
+	if n.Notify != nil {
+		out.Notify = &n.Notify.Request
 	}
 	return out
 }
@@ -165,6 +182,7 @@ type nodeRun struct {
 	st        *State
 	progress  Progress
 	timedOut  bool
+	done      bool   // the node is finishing: no callback is applied any more
 	stopTimer func() // cancels the node timeout timer, so no timer outlives the node
 }
 
@@ -179,7 +197,7 @@ func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
 		case isContinueAsNew(err):
 			return httpnode.Result{}, err
 		case ctx.Err() != nil:
-			return httpnode.Result{}, temporal.NewCanceledError() // cancelled from outside
+			return r.finish(ctx, httpnode.StatusCancelled, cancelledError()) // cancelled from outside
 		}
 		failure := r.recordFailure(ctx, err)
 		if r.st.Attempt > *r.node.Retry.Count {
@@ -194,7 +212,7 @@ func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
 			if r.timedOut {
 				return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
 			}
-			return httpnode.Result{}, temporal.NewCanceledError()
+			return r.finish(ctx, httpnode.StatusCancelled, cancelledError())
 		}
 		r.nextAttempt()
 	}
@@ -219,7 +237,7 @@ func (r *nodeRun) nextAttempt() {
 // attempt sends the main request (unless a previous run already did) and
 // waits for the job's final status.
 func (r *nodeRun) attempt(ctx workflow.Context) error {
-	if r.st.Current.StatusURL == "" {
+	if cur := &r.st.Current; !cur.Waiting && cur.StatusURL == "" {
 		done, err := r.sendMain(ctx)
 		if err != nil || done {
 			return err
@@ -233,6 +251,9 @@ func (r *nodeRun) attempt(ctx workflow.Context) error {
 func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
 	cur := &r.st.Current
 	r.progress = Progress{Phase: PhaseRequest, Attempt: r.st.Attempt}
+	if r.st.SentTime.IsZero() {
+		r.st.SentTime = workflow.Now(ctx)
+	}
 	req, err := httpnode.RenderRequest("request", r.st.Rendered.Request, r.attemptVars())
 	if err != nil {
 		return false, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
@@ -253,6 +274,25 @@ func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
 		return true, nil
 	}
 	taskID, err := httpnode.Lookup(out.Response.BodyBytes(), cb.TaskIDField)
+	switch cb.Mode {
+	case httpnode.ModeLocation:
+		loc := out.Response.Headers["Location"]
+		if out.Response.StatusCode != http.StatusAccepted || loc == "" {
+			return true, nil // the remote answered at once
+		}
+		statusURL, err := resolveLocation(req.URL, loc)
+		if err != nil {
+			return false, temporal.NewNonRetryableApplicationError("request: the 202 response's Location "+err.Error(), httpnode.ErrCallbackResponse, nil)
+		}
+		cur.TaskID, cur.StatusURL = taskID, statusURL
+		cur.NextHint = httpnode.Duration(httpnode.ParseRetryAfter(out.Response.Headers["Retry-After"], workflow.Now(ctx)))
+		r.startWaiting(ctx)
+		return false, nil
+	case httpnode.ModePush:
+		cur.TaskID = taskID // optional: the push says when the job is done
+		r.startWaiting(ctx)
+		return false, nil
+	}
 	if err != nil {
 		hint := " (set callback.taskIdField to the field that holds the task id)"
 		if out.Response.Truncated {
@@ -265,29 +305,97 @@ func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
 		return false, temporal.NewNonRetryableApplicationError("callback.url: "+err.Error(), httpnode.ErrMissingTaskID, nil)
 	}
 	cur.TaskID, cur.StatusURL = taskID, statusURL
-	cur.PollDeadline = workflow.Now(ctx).Add(cb.Deadline.D())
+	r.startWaiting(ctx)
 	return false, nil
 }
 
-// wait polls the status URL on a durable timer until a final status, a
-// budget runs out, or the run has made enough polls to continue as new.
-func (r *nodeRun) wait(ctx workflow.Context) error {
-	cb := r.node.Callback
-	cur := &r.st.Current
+// startWaiting marks the main request done and the wait begun.
+func (r *nodeRun) startWaiting(ctx workflow.Context) {
+	r.st.Current.Waiting = true
+	r.st.Current.PollDeadline = workflow.Now(ctx).Add(r.node.Callback.Deadline.D())
+}
+
+// resolveLocation resolves a Location header against the request's URL.
+func resolveLocation(base, loc string) (string, error) {
+	b, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	u, err := b.Parse(loc)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("%q is not an http(s) URL", httpnode.RedactURL(loc))
+	}
+	return u.String(), nil
+}
+
+// pollCheck is one attempt's poll: what CheckStatus is given, and the
+// seed of its jitter.
+type pollCheck struct {
+	in   activities.CheckStatusInput
+	seed string
+}
+
+// target names the n-th poll and what it asks, for Temporal Web.
+func (c *pollCheck) target(n int) string {
+	return fmt.Sprintf("poll %d: %s %s", n, c.in.Request.Method, httpnode.RedactURL(c.in.Request.URL))
+}
+
+// pollCheck renders the attempt's poll request: the callback's fields with
+// ${taskId}, at the status URL (or Location, keeping the main request's auth
+// on its origin).
+func (r *nodeRun) pollCheck() (*pollCheck, error) {
+	cb, cur := r.node.Callback, &r.st.Current
 	vars := r.attemptVars()
 	vars.Builtins["taskId"] = cur.TaskID
 	poll, err := httpnode.RenderRequest("callback", *r.st.Rendered.Callback, vars)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil)
 	}
 	poll.URL = cur.StatusURL
-	check := &activities.CheckStatusInput{Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField}
-	seed := r.st.KeySeed + "/" + strconv.Itoa(r.st.Attempt)
-	if cb.Mode == httpnode.ModeActivity {
-		return r.waitInActivity(ctx, *check, seed)
+	c := &pollCheck{
+		in:   activities.CheckStatusInput{StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success, IntervalField: cb.IntervalField},
+		seed: r.st.KeySeed + "/" + strconv.Itoa(r.st.Attempt),
 	}
+	if cb.Mode == httpnode.ModeLocation {
+		main := r.st.Rendered.Request
+		c.in.Location, poll.SuccessStatus = true, main.SuccessStatus
+		if poll.Auth == nil && sameOrigin(main.URL, poll.URL) {
+			poll.Auth = main.Auth
+		}
+	}
+	c.in.Request = poll
+	return c, nil
+}
+
+// sameOrigin reports whether two URLs share scheme, host and port.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && ua.Host == ub.Host
+}
+
+// wait waits for the job's final status the callback's way: polls on
+// durable timers (timer, location), polls in one activity, or a push.
+func (r *nodeRun) wait(ctx workflow.Context) error {
+	check, err := r.pollCheck()
+	if err != nil {
+		return err
+	}
+	switch r.node.Callback.Mode {
+	case httpnode.ModeActivity:
+		return r.waitInActivity(ctx, check.in, check.seed)
+	case httpnode.ModePush, httpnode.ModePushPoll:
+		return r.waitPush(ctx, check)
+	}
+	return r.waitPolling(ctx, check)
+}
+
+// waitPolling polls on a durable timer until a final status, a budget runs
+// out, or the run has made enough polls to continue as new.
+func (r *nodeRun) waitPolling(ctx workflow.Context, check *pollCheck) error {
+	cb, cur := r.node.Callback, &r.st.Current
 	for runPolls := 0; ; runPolls++ {
-		wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, seed)
+		wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, check.seed)
 		if errType != "" {
 			return temporal.NewNonRetryableApplicationError(msg, errType, nil)
 		}
@@ -298,11 +406,10 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 		r.setWaiting(workflow.Now(ctx).Add(wait))
 		// Temporal Web shows a local activity by its type only: the timer
 		// before each poll names the poll and its target.
-		target := fmt.Sprintf("poll %d: %s %s", cur.Polls+1, check.Request.Method, httpnode.RedactURL(check.Request.URL))
-		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + target}).Get(ctx, nil); err != nil {
+		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + check.target(cur.Polls+1)}).Get(ctx, nil); err != nil {
 			return err
 		}
-		if done, err := r.pollOnce(ctx, check, target); done || err != nil {
+		if done, err := r.pollOnce(ctx, check); done || err != nil {
 			return err
 		}
 	}
@@ -311,7 +418,7 @@ func (r *nodeRun) wait(ctx workflow.Context) error {
 // setWaiting is the progress while waiting for the next poll.
 func (r *nodeRun) setWaiting(next time.Time) {
 	cur := &r.st.Current
-	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
+	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
 	if cur.Stuck {
 		r.progress.StatusSince = &cur.StatusSince
 	}
@@ -320,14 +427,14 @@ func (r *nodeRun) setWaiting(next time.Time) {
 // pollOnce runs one poll as a local activity: it runs in the workflow task
 // the timer wakes, so a poll costs 6 history events instead of 11. done is
 // true when the remote status is final (err says how it failed).
-func (r *nodeRun) pollOnce(ctx workflow.Context, check *activities.CheckStatusInput, target string) (done bool, err error) {
+func (r *nodeRun) pollOnce(ctx workflow.Context, check *pollCheck) (done bool, err error) {
 	cur := &r.st.Current
-	ao := activityOptions(check.Request, target, PollTries)
+	ao := activityOptions(check.in.Request, check.target(cur.Polls+1), PollTries)
 	pctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: ao.Summary,
 	})
 	out := &activities.CheckStatusOutput{}
-	err = workflow.ExecuteLocalActivity(pctx, a.CheckStatus, *check).Get(ctx, out)
+	err = workflow.ExecuteLocalActivity(pctx, a.CheckStatus, check.in).Get(ctx, out)
 	cur.Polls++
 	if err != nil {
 		return true, err
@@ -380,33 +487,6 @@ func (r *nodeRun) waitInActivity(ctx workflow.Context, check activities.CheckSta
 	return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Last.Status, out.Last.Response), httpnode.ErrCallbackStatus, nil)
 }
 
-// finish builds the result and decides, by onFailure, whether the workflow
-// completes with it or fails carrying it.
-func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) (httpnode.Result, error) {
-	cur := r.st.Current
-	res := httpnode.Result{
-		Status: status, Name: r.node.Name, Attempts: r.st.Attempt, AttemptLog: r.st.AttemptLog,
-		Request: cur.Sent, Response: cur.Response, TaskID: cur.TaskID,
-		CallbackStatus: cur.LastStatus, Polls: cur.Polls, CallbackResponse: cur.CallbackResponse, Stuck: cur.Stuck,
-		Error: failure, StartTime: r.st.StartTime, EndTime: workflow.Now(ctx),
-	}
-	if rd := r.st.Rendered; rd != nil {
-		res.Params, res.ScheduledTime = rd.Params, &rd.ScheduledTime
-	}
-	if status == httpnode.StatusSkipped {
-		res.Attempts = 0
-	}
-	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
-	if r.stopTimer != nil {
-		r.stopTimer()
-	}
-	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
-	if failure == nil || r.node.OnFailure == httpnode.OnFailureContinue {
-		return res, nil
-	}
-	return res, temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, res)
-}
-
 // checkStuck flags the node once its remote status has stopped changing for
 // longer than the node allows: a log line, the progress query, the result,
 // and the HttpNodeStuck search attribute when the namespace has it. With
@@ -433,6 +513,10 @@ var stuckAttribute = temporal.NewSearchAttributeKeyBool(activities.StuckSearchAt
 // attemptVars fill in ${attempt}; ${taskId} is added when polling starts.
 func (r *nodeRun) attemptVars() *httpnode.Vars {
 	return &httpnode.Vars{Builtins: map[string]string{"attempt": strconv.Itoa(r.st.Attempt)}}
+}
+
+func cancelledError() *httpnode.Error {
+	return &httpnode.Error{Type: httpnode.ErrCancelled, Message: "node: cancelled"}
 }
 
 func (r *nodeRun) timeoutError() *httpnode.Error {

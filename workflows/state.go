@@ -20,6 +20,8 @@ type State struct {
 	// KeySeed makes idempotency keys unique to this node run and stable
 	// across its runs: the workflow id and the first run's id.
 	KeySeed string `json:"keySeed"`
+	// SentTime is when the node's first main request was sent.
+	SentTime time.Time `json:"sentTime,omitzero"`
 	// Rendered is the node with parameters and time macros substituted,
 	// rendered once per node run.
 	Rendered   *httpnode.Rendered        `json:"rendered,omitempty"`
@@ -32,10 +34,17 @@ type AttemptState struct {
 	Sent     *httpnode.SentRequest `json:"sent,omitempty"`
 	Response *httpnode.Response    `json:"response,omitempty"`
 	TaskID   string                `json:"taskId,omitempty"`
-	// StatusURL is set once the main request succeeded and polling began.
+	// Waiting is set once the main request succeeded and the wait began;
+	// StatusURL is what is polled (the status URL, or a 202's Location).
+	Waiting          bool               `json:"waiting,omitempty"`
 	StatusURL        string             `json:"statusUrl,omitempty"`
 	PollDeadline     time.Time          `json:"pollDeadline,omitzero"`
 	CallbackResponse *httpnode.Response `json:"callbackResponse,omitempty"`
+	// Pushes counts applied callbacks, Deliveries holds the last ids seen,
+	// and Pushed is the final status a callback delivered (push modes).
+	Pushes     int      `json:"pushes,omitempty"`
+	Deliveries []string `json:"deliveries,omitempty"`
+	Pushed     *Pushed  `json:"pushed,omitempty"`
 	httpnode.PollState
 }
 
@@ -46,6 +55,7 @@ type Progress struct {
 	Phase        string     `json:"phase"`
 	Attempt      int        `json:"attempt"`
 	Polls        int        `json:"polls"`
+	Pushes       int        `json:"pushes,omitempty"`
 	LastStatus   string     `json:"lastStatus,omitempty"`
 	TaskID       string     `json:"taskId,omitempty"`
 	NextPollTime *time.Time `json:"nextPollTime,omitempty"`

@@ -1,0 +1,167 @@
+package workflows
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// NotifyTries bounds the tries of a completion notification (429 and 5xx
+// are retried with backoff); the cancel request is tried once.
+const NotifyTries = 5
+
+// finish ends the node: it calls the remote's cancel request when the node
+// was cancelled or timed out, sends the completion notification, builds the
+// result and decides, by onFailure, whether the workflow completes with it
+// or fails carrying it. A cancelled node ends as cancelled, the result in
+// the cancellation's details.
+func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) (httpnode.Result, error) {
+	r.done = true
+	if r.stopTimer != nil {
+		r.stopTimer()
+	}
+	// the node's context may be cancelled: these calls run regardless
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	cur := r.st.Current
+	res := httpnode.Result{
+		Status: status, Name: r.node.Name, Attempts: r.st.Attempt, AttemptLog: r.st.AttemptLog,
+		Request: cur.Sent, Response: cur.Response, TaskID: cur.TaskID,
+		CallbackStatus: cur.LastStatus, Polls: cur.Polls, Pushes: cur.Pushes, CallbackResponse: cur.CallbackResponse, Stuck: cur.Stuck,
+		Error: failure, StartTime: r.st.StartTime,
+	}
+	if rd := r.st.Rendered; rd != nil {
+		res.Params, res.ScheduledTime = rd.Params, &rd.ScheduledTime
+	}
+	if status == httpnode.StatusSkipped {
+		res.Attempts = 0
+	}
+	if status == httpnode.StatusCancelled || status == httpnode.StatusTimedOut {
+		res.Cancel = r.cancelJob(dctx)
+	}
+	res.EndTime = workflow.Now(ctx)
+	if nt := r.node.Notify; nt != nil && nt.Notifies(status) {
+		res.Notification = r.notify(dctx, res)
+	}
+	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
+	switch {
+	case status == httpnode.StatusCancelled:
+		return res, temporal.NewCanceledError(res)
+	case failure == nil || r.node.OnFailure == httpnode.OnFailureContinue:
+		return res, nil
+	}
+	return res, temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, res)
+}
+
+// cancelJob calls the node's cancel request once, when the main request of
+// the current attempt was answered; nil when the node has none.
+func (r *nodeRun) cancelJob(ctx workflow.Context) *httpnode.CallOutcome {
+	cur := r.st.Current
+	if r.st.Rendered == nil || r.st.Rendered.Cancel == nil {
+		return nil
+	}
+	c := *r.st.Rendered.Cancel
+	switch {
+	case cur.Response == nil:
+		return skipped("the main request was not answered, so there is no job to cancel")
+	case cur.TaskID == "" && mentionsTaskID(c):
+		return skipped("the cancel request needs ${taskId}, and the main response had none")
+	}
+	vars := r.attemptVars()
+	vars.Builtins["taskId"] = cur.TaskID
+	req, err := httpnode.RenderRequest("cancel", c, vars)
+	if err != nil {
+		return failed(temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil))
+	}
+	actx := workflow.WithActivityOptions(ctx, activityOptions(req, "cancel the job: "+req.Method+" "+httpnode.RedactURL(req.URL), 1))
+	var out activities.SendRequestOutput
+	if err := workflow.ExecuteActivity(actx, a.CancelJob, activities.CancelJobInput{Request: req}).Get(ctx, &out); err != nil {
+		workflow.GetLogger(ctx).Warn("cancel request failed", "error", err)
+		return failed(err)
+	}
+	return &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: out.Response.StatusCode}
+}
+
+// notify sends the TaskFinish document of res, retried on 429 and 5xx. Its
+// failure is reported, never raised: it does not change the node's result.
+func (r *nodeRun) notify(ctx workflow.Context, res httpnode.Result) *httpnode.CallOutcome {
+	nt := r.node.Notify
+	if r.st.Rendered == nil || r.st.Rendered.Notify == nil {
+		return skipped("the node ended before its notify request was rendered")
+	}
+	vars := r.attemptVars()
+	vars.Builtins["taskId"] = res.TaskID
+	req, err := httpnode.RenderRequest("notify", *r.st.Rendered.Notify, vars)
+	if err != nil {
+		return failed(temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil))
+	}
+	ao := activityOptions(req, "notify: POST "+httpnode.RedactURL(req.URL), NotifyTries)
+	var out activities.NotifyOutput
+	sum := sha256.Sum256([]byte(r.st.KeySeed + "/notify"))
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), a.Notify, activities.NotifyInput{
+		Request: req, Format: nt.Format, Document: r.taskFinish(ctx, res), MessageID: "msg_" + hex.EncodeToString(sum[:12]),
+	}).Get(ctx, &out)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("notification failed", "error", err)
+		return failed(err)
+	}
+	return &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: out.StatusCode}
+}
+
+// taskFinish is the completion document of a node run.
+func (r *nodeRun) taskFinish(ctx workflow.Context, res httpnode.Result) httpnode.TaskFinish {
+	info := workflow.GetInfo(ctx)
+	nt := r.node.Notify
+	job := httpnode.TaskFinishJob{
+		Code: "Success", State: httpnode.TaskFinishState(res.Status), JobID: info.WorkflowExecution.ID,
+		CreationTime: rfc3339(res.StartTime), StartTime: rfc3339(r.st.SentTime), EndTime: rfc3339(res.EndTime),
+		Input:    httpnode.TaskFinishInput{Name: r.node.Name, Method: r.node.Request.Method},
+		Output:   httpnode.TaskFinishOutput{TaskID: res.TaskID, RemoteStatus: res.CallbackStatus, Attempts: res.Attempts, Polls: res.Polls},
+		UserData: nt.UserData,
+	}
+	if res.Error != nil {
+		job.Code, job.Message = res.Error.Type, res.Error.Message
+	}
+	if res.Request != nil {
+		job.Input.Method, job.Input.URL = res.Request.Method, httpnode.RedactURL(res.Request.URL)
+	}
+	if res.Response != nil {
+		job.Output.StatusCode = res.Response.StatusCode
+	}
+	for _, k := range slices.Sorted(maps.Keys(nt.Tags)) {
+		job.Tags = append(job.Tags, httpnode.TaskFinishTag{Key: k, Value: nt.Tags[k]})
+	}
+	return httpnode.TaskFinish{EventName: httpnode.TaskFinishEvent, JobsDetail: job, Workflow: httpnode.TaskFinishRunInfo{
+		RunID: info.WorkflowExecution.RunID, WorkflowID: info.WorkflowExecution.ID, WorkflowType: info.WorkflowType.Name, NodeName: r.node.Name,
+	}}
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func mentionsTaskID(r httpnode.Request) bool {
+	return strings.Contains(r.URL, httpnode.TaskIDRef) || strings.Contains(string(r.Body), httpnode.TaskIDRef) ||
+		slices.ContainsFunc(slices.Collect(maps.Values(r.Query)), func(v string) bool { return strings.Contains(v, httpnode.TaskIDRef) }) ||
+		slices.ContainsFunc(slices.Collect(maps.Values(r.Headers)), func(v string) bool { return strings.Contains(v, httpnode.TaskIDRef) })
+}
+
+func skipped(why string) *httpnode.CallOutcome {
+	return &httpnode.CallOutcome{Status: httpnode.CallSkipped, Error: &httpnode.Error{Type: "Skipped", Message: why}}
+}
+
+func failed(err error) *httpnode.CallOutcome {
+	return &httpnode.CallOutcome{Status: httpnode.CallFailed, Error: toError(err)}
+}
