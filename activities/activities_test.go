@@ -24,6 +24,7 @@ var testEnv = map[string]string{
 	"HTTPNODE_SECRET_TOKEN": "tok-123456",
 	"HTTPNODE_SECRET_PASS":  "pa ss&word",
 	"HTTPNODE_SECRET_KEY":   "key-987654",
+	"HTTPNODE_SECRET_HOOK":  "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 }
 
 var testSecrets = SecretStore{LookupEnv: func(k string) (string, bool) {

@@ -88,6 +88,23 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 		{"too many headers", `{"request": {` + base + `, "headers": {` + manyHeaders(MaxHeaders+1) + `}}}`, `request.headers: number of headers is 65, above the limit of 64`},
 		{"body too large", `{"request": {` + base + `, "bodyType": "raw", "body": "` + strings.Repeat("b", MaxRequestBodyBytes) + `"}}`, `request.body: size in bytes is 524290, above the limit of 524288`},
 		{"redirects out of range", `{"request": {` + base + `, "followRedirects": true, "maxRedirects": 50}}`, `request.maxRedirects: 50 is out of range (use 1 to 20; 0 means 5)`},
+		{"unknown mode", `{"request": {` + base + `}, "callback": {"mode": "webhook"}}`, `callback.mode: "webhook" is not allowed (use "timer", "activity", "push", "push+poll" or "location")`},
+		{"push without callbackUrl", `{"request": {` + base + `}, "callback": {"mode": "push"}}`, `callback.mode: "push" needs the remote to learn where to call back: put ${callbackUrl} in request.body`},
+		{"push with a url", `{"request": {` + base + `, "query": {"cb": "${callbackUrl}"}}, "callback": {"mode": "push", "url": "https://x.example/s"}}`, `callback.url: is not polled with mode "push"`},
+		{"push+poll without url", `{"request": {` + base + `, "headers": {"X-Cb": "${callbackUrl}"}}, "callback": {"mode": "push+poll"}}`, `callback.url: is required with mode "push+poll"`},
+		{"location with url", `{"request": {` + base + `}, "callback": {"mode": "location", "url": "https://x.example/s"}}`, `callback.url: is not used with mode "location"`},
+		{"callbackUrl without push", `{"request": {` + base + `, "body": {"cb": "${callbackUrl}"}}}`, `request.body: ${callbackUrl} is only available in request.query, request.headers and request.body, with callback.mode "push" or "push+poll"`},
+		{"callbackUrl in the url", `{"request": {"url": "https://x.example/jobs?cb=${callbackUrl}", "body": {"cb": "${callbackUrl}"}}, "callback": {"mode": "push"}}`, `request.url: ${callbackUrl} is only available in request.query`},
+		{"bad push status field", `{"request": {` + base + `, "body": {"cb": "${callbackUrl}"}}, "callback": {"mode": "push", "pushStatusField": "a..b"}}`, `callback.pushStatusField: "a..b" is not a dotted path`},
+		{"literal signing secret", `{"request": {` + base + `, "sign": {"secrets": ["whsec_abc"]}}}`, `request.sign.secrets[0]: must be a secret reference such as ${secret.WEBHOOK_SECRET}`},
+		{"no signing secret", `{"request": {` + base + `, "sign": {"secrets": []}}}`, `request.sign.secrets: lists no secret`},
+		{"notify without url", `{"request": {` + base + `}, "notify": {"format": "xml"}}`, `notify.url: is required when notify is set`},
+		{"notify bad format", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "format": "yaml"}}`, `notify.format: "yaml" is not supported (use "json" or "xml")`},
+		{"notify bad state", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "on": ["done"]}}`, `notify.on[0]: "done" is not an end state (use "cancelled", "failed", "skipped", "succeeded", "timedOut")`},
+		{"notify with a body", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "body": {"a": 1}}}`, `notify.body: is not allowed (the body is the TaskFinish document`},
+		{"notify with GET", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "method": "GET"}}`, `notify.method: "GET" is not allowed (a notification is a POST)`},
+		{"cancel without url", `{"request": {` + base + `}, "cancel": {"method": "DELETE"}}`, `cancel.url: is required when cancel is set`},
+		{"cancel literal token", `{"request": {` + base + `}, "cancel": {"url": "https://x.example/jobs/${taskId}", "auth": {"type": "bearer", "token": "t"}}}`, `cancel.auth.token: must be a secret reference`},
 		{"maxRedirects without following", `{"request": {` + base + `, "maxRedirects": 3}}`, `request.maxRedirects: has no effect without followRedirects: true`},
 	}
 	for _, tc := range cases {
@@ -143,4 +160,31 @@ func manyHeaders(n int) string {
 		h[i] = fmt.Sprintf(`"X-H%d": "v"`, i)
 	}
 	return strings.Join(h, ", ")
+}
+
+func TestDecode_FinishingFields(t *testing.T) {
+	n, err := Decode([]byte(`{
+		"request": {"method": "POST", "url": "https://api.example.com/jobs", "body": {"callbackUrl": "${callbackUrl}"},
+			"sign": {"secrets": ["${secret.SIGNING}"]}},
+		"callback": {"mode": "push+poll", "url": "https://api.example.com/status/${taskId}", "statusField": "state"},
+		"notify": {"url": "https://hooks.example.com/done", "auth": {"type": "bearer", "token": "${secret.HOOK}"}, "tags": {"team": "media"}},
+		"cancel": {"method": "DELETE", "url": "https://api.example.com/jobs/${taskId}"}
+	}`))
+	require.NoError(t, err)
+	d := n.WithDefaults()
+	require.Equal(t, DefaultSafetyInterval, d.Callback.Interval.D(), "push+poll polls slowly as a safety net")
+	require.Equal(t, "state", d.Callback.PushStatusField, "pushes are read where polls are")
+	require.Equal(t, "POST", d.Notify.Method)
+	require.Equal(t, FormatJSON, d.Notify.Format)
+	require.Equal(t, DefaultNotifyTimeout, d.Notify.Timeout.D())
+	require.Equal(t, DefaultNotifyTimeout, d.Cancel.Timeout.D())
+	require.Equal(t, "DELETE", d.Cancel.Method)
+
+	require.True(t, d.Notify.Notifies(StatusFailed))
+	require.True(t, d.Notify.Notifies(StatusCancelled))
+	require.False(t, d.Notify.Notifies(StatusSkipped), "skipped nodes notify only when asked")
+	only := Notify{On: []string{"skipped", "timedOut"}}
+	require.True(t, only.Notifies(StatusSkipped))
+	require.True(t, only.Notifies(StatusTimedOut))
+	require.False(t, only.Notifies(StatusSucceeded))
 }

@@ -63,7 +63,9 @@ func TestHTTPNode_AcceptedWithLocation(t *testing.T) {
 	got, _ := auths.Load("GET /operations/op-7")
 	require.Equal(t, "Bearer "+jobToken, got, "the request's auth is kept on the same host")
 	var waits []time.Duration
-	for _, e := range f.history(t, run).Events {
+	hist := f.history(t, run)
+	record(t, "location_202.json", hist)
+	for _, e := range hist.Events {
 		if a := e.GetTimerStartedEventAttributes(); a != nil {
 			waits = append(waits, a.GetStartToFireTimeout().AsDuration())
 		}
@@ -188,6 +190,7 @@ func TestHTTPNode_NotifiesEveryEndState(t *testing.T) {
 			res := resultOf(t, run)
 			require.Equal(t, tc.status, res.Status)
 			require.Equal(t, &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: http.StatusNoContent}, res.Notification)
+			record(t, "notify_"+strings.ToLower(tc.status)+".json", f.history(t, run))
 
 			sink.mu.Lock()
 			defer sink.mu.Unlock()
@@ -305,6 +308,7 @@ func TestHTTPNode_CancelCallsTheCancelURLOnce(t *testing.T) {
 	desc, err := f.c.DescribeWorkflowExecution(context.Background(), run.GetID(), "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, desc.GetWorkflowExecutionInfo().GetStatus())
+	record(t, "cancelled_with_cancel_request.json", f.history(t, run))
 
 	timedOut := resultOfFailed(t, f.start(t, node("b", `, "timeout": "2s"`)))
 	require.Equal(t, httpnode.StatusTimedOut, timedOut.Status)

@@ -139,7 +139,9 @@ func TestHTTPNode_PushedCallbackEndsTheNode(t *testing.T) {
 	require.Equal(t, "SUCCESS", res.CallbackStatus)
 	require.Equal(t, "t1", res.TaskID)
 	token := hook[strings.LastIndex(hook, "/")+1:]
-	require.NotContains(t, payloadText(f.history(t, run)), token, "the callback token is not stored in history")
+	hist := f.history(t, run)
+	require.NotContains(t, payloadText(hist), token, "the callback token is not stored in history")
+	record(t, "push_callback.json", hist)
 
 	code, ans = post(t, hook, "application/json", `{"status": "FAILED"}`, nil)
 	require.Equal(t, http.StatusGone, code, "a callback for a finished node is answered clearly")

@@ -39,7 +39,10 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 		Error: failure, StartTime: r.st.StartTime,
 	}
 	if rd := r.st.Rendered; rd != nil {
-		res.Params, res.ScheduledTime = rd.Params, &rd.ScheduledTime
+		res.Params = rd.Params
+		if !rd.ScheduledTime.IsZero() { // a node without references is not rendered
+			res.ScheduledTime = &rd.ScheduledTime
+		}
 	}
 	if status == httpnode.StatusSkipped {
 		res.Attempts = 0
