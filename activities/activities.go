@@ -68,13 +68,8 @@ const (
 // success rule fails with an HTTPStatus error whose details are the
 // SendRequestOutput; see checkStatus and transportError for retryability.
 func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (SendRequestOutput, error) {
-	opts := sendOptions{header: http.Header{}, msgID: in.IdempotencyKey}
-	if in.IdempotencyKey != "" {
-		opts.header.Set(HeaderIdempotencyKey, in.IdempotencyKey)
-		if activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
-			opts.header.Set(HeaderTaskGUID, in.IdempotencyKey)
-		}
-	}
+	opts := sendOptions{idempotencyKey: in.IdempotencyKey, msgID: in.IdempotencyKey}
+	opts.retry = activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
 	if a.Callbacks != nil && activity.IsActivity(ctx) {
 		opts.callbackURL, opts.token = a.Callbacks.URL(activity.GetInfo(ctx).WorkflowExecution.ID, in.IdempotencyKey)
 	}

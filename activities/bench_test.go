@@ -6,10 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/httpnode/httpnode/httpnode"
 )
 
 // The cost of the node's request path (secrets, building, capped read,
-// masking) next to a bare http.Client.Do against the same loopback server:
+// masking) next to a bare http.Client.Do of the same request (same method,
+// URL and headers, the same 30s per-try timeout) against the same loopback
+// server:
 //
 //	go test ./activities -run XXX -bench 'SendRequest|BareClient' -benchmem -count 5
 func benchServer(b *testing.B) *httptest.Server {
@@ -40,13 +44,18 @@ func BenchmarkBareClient(b *testing.B) {
 	c := &http.Client{}
 	b.ReportAllocs()
 	for b.Loop() {
-		req, _ := http.NewRequest("POST", srv.URL+"/jobs", nil)
+		// the same request SendRequest sends, under the same per-try timeout
+		ctx, cancel := context.WithTimeout(context.Background(), httpnode.DefaultRequestTimeout)
+		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/jobs", nil)
 		req.Header.Set("Authorization", "Bearer tok-123456")
+		req.Header.Set(HeaderIdempotencyKey, "k")
+		req.Header.Set("User-Agent", UserAgent)
 		resp, err := c.Do(req)
 		if err != nil {
 			b.Fatal(err)
 		}
 		_, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
+		cancel()
 	}
 }

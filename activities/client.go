@@ -46,8 +46,16 @@ type ClientFactory struct {
 	cfg        ClientConfig
 	envProxy   func(*url.URL) (*url.URL, error)
 	trusted    map[string]bool // host:port of the environment's proxies
+	envProxies bool            // the environment names a proxy
 	mu         sync.Mutex
-	transports map[transportKey]*http.Transport
+	transports map[transportKey]*transport
+}
+
+// transport is a transport and the client that follows no redirects (most
+// requests use it; the others get a client of their own).
+type transport struct {
+	t          *http.Transport
+	noRedirect *http.Client
 }
 
 type transportKey struct {
@@ -64,7 +72,8 @@ func NewClientFactory(cfg ClientConfig) *ClientFactory {
 	if env == nil {
 		env = httpproxy.FromEnvironment()
 	}
-	f := &ClientFactory{cfg: cfg, envProxy: env.ProxyFunc(), trusted: map[string]bool{}, transports: map[transportKey]*http.Transport{}}
+	f := &ClientFactory{cfg: cfg, envProxy: env.ProxyFunc(), trusted: map[string]bool{}, transports: map[transportKey]*transport{},
+		envProxies: env.HTTPProxy != "" || env.HTTPSProxy != ""}
 	// The operator's proxies are dialed as configured; a node's own proxy
 	// must pass the policy like any destination.
 	for _, p := range []string{env.HTTPProxy, env.HTTPSProxy} {
@@ -90,16 +99,21 @@ func (f *ClientFactory) Client(r httpnode.Request) (*http.Client, error) {
 		key.tls = *r.TLS
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	t, ok := f.transports[key]
+	tr, ok := f.transports[key]
 	if !ok {
-		var err error
-		if t, err = f.newTransport(key); err != nil {
+		t, err := f.newTransport(key)
+		if err != nil {
+			f.mu.Unlock()
 			return nil, err
 		}
-		f.transports[key] = t
+		tr = &transport{t: t, noRedirect: &http.Client{Transport: t, CheckRedirect: noRedirects}}
+		f.transports[key] = tr
 	}
-	return &http.Client{Transport: t, CheckRedirect: f.redirectRule(r)}, nil
+	f.mu.Unlock()
+	if !r.FollowRedirects {
+		return tr.noRedirect, nil
+	}
+	return &http.Client{Transport: tr.t, CheckRedirect: f.redirectRule(r)}, nil
 }
 
 func (f *ClientFactory) newTransport(key transportKey) (*http.Transport, error) {
@@ -107,25 +121,20 @@ func (f *ClientFactory) newTransport(key transportKey) (*http.Transport, error) 
 	if err != nil {
 		return nil, err
 	}
-	proxy := func(u *url.URL) (*url.URL, error) { return f.envProxy(u) }
-	if key.proxy != "" {
+	var proxy func(*url.URL) (*url.URL, error)
+	switch {
+	case key.proxy != "":
 		u, err := url.Parse(key.proxy)
 		if err != nil {
 			return nil, fmt.Errorf("proxy: %v", err)
 		}
 		proxy = func(*url.URL) (*url.URL, error) { return u, nil }
+	case f.envProxies:
+		proxy = f.envProxy
 	}
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	checked := f.cfg.Policy.DialContext(dialer)
-	return &http.Transport{
-		Proxy: func(req *http.Request) (*url.URL, error) {
-			p, err := proxy(req.URL)
-			if err != nil || p == nil {
-				return p, err
-			}
-			// the proxy reaches the target, not the worker: check it here
-			return p, f.checkProxied(req.Context(), req.URL)
-		},
+	t := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if f.trusted[addr] {
 				return dialer.DialContext(ctx, network, addr)
@@ -141,7 +150,18 @@ func (f *ClientFactory) newTransport(key transportKey) (*http.Transport, error) 
 		ExpectContinueTimeout:  time.Second,
 		ResponseHeaderTimeout:  f.cfg.ResponseHeaderTimeout,
 		MaxResponseHeaderBytes: httpnode.MaxResponseHeaderBytes,
-	}, nil
+	}
+	if proxy != nil {
+		t.Proxy = func(req *http.Request) (*url.URL, error) {
+			p, err := proxy(req.URL)
+			if err != nil || p == nil {
+				return p, err
+			}
+			// the proxy reaches the target, not the worker: check it here
+			return p, f.checkProxied(req.Context(), req.URL)
+		}
+	}
+	return t, nil
 }
 
 // checkProxied checks a target the proxy will dial: its scheme, port and

@@ -31,7 +31,10 @@ type exchange struct {
 
 // sendOptions are what a request needs beyond the node's fields.
 type sendOptions struct {
-	header http.Header // added to the request (Idempotency-Key, ...)
+	// idempotencyKey is sent as Idempotency-Key, and as X-Http-Task-Guid
+	// too on a retry of the activity.
+	idempotencyKey string
+	retry          bool
 	// msgID is the webhook-id when the request is signed (random if empty).
 	msgID string
 	// callbackURL is what ${callbackUrl} stands for, token the part of it
@@ -55,7 +58,11 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	if err != nil {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.%v", step, err)
 	}
-	ex := &exchange{Sent: sentRequest(req, m), mask: m}
+	url := req.URL.String()
+	if problems := requestSize(req, url).Problems(step); len(problems) > 0 {
+		return nil, nonRetryable(httpnode.ErrLimitExceeded, "%s", (&httpnode.ValidationError{Problems: problems}).Error())
+	}
+	ex := &exchange{Sent: sentRequest(req, url, m), mask: m}
 	if err := a.Clients.Policy().CheckURL(req.URL); err != nil {
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
@@ -97,11 +104,12 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker, opts sendOptions) (*http.Request, error) {
 	var missing []string
 	m.add(opts.token)
-	resolve := func(field, s string) string {
+	// field and key name the field in messages (joined only then)
+	resolve := func(field, key, s string) string {
 		return httpnode.ReplaceRefs(s, func(ref string) string {
 			if ref == "callbackUrl" {
 				if opts.callbackURL == "" {
-					missing = append(missing, fmt.Sprintf("%s.%s: ${callbackUrl} has no value: this worker serves no callback receiver (start it with --callback-addr and --callback-base-url)", step, field))
+					missing = append(missing, fmt.Sprintf("%s.%s%s: ${callbackUrl} has no value: this worker serves no callback receiver (start it with --callback-addr and --callback-base-url)", step, field, key))
 				}
 				return opts.callbackURL
 			}
@@ -111,7 +119,7 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 			}
 			v, ok := a.Secrets.Secret(name)
 			if !ok {
-				missing = append(missing, fmt.Sprintf("%s.%s: secret %s is not set (set %s)", step, field, name, a.Secrets.Where(name)))
+				missing = append(missing, fmt.Sprintf("%s.%s%s: secret %s is not set (set %s)", step, field, key, name, a.Secrets.Where(name)))
 				return ""
 			}
 			m.add(v)
@@ -120,13 +128,17 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	}
 	if bytes.Contains(r.Body, []byte(httpnode.CallbackURLRef)) {
 		// the URL holds no character JSON would escape
-		r.Body = bytes.ReplaceAll(r.Body, []byte(httpnode.CallbackURLRef), []byte(resolve("body", httpnode.CallbackURLRef)))
+		r.Body = bytes.ReplaceAll(r.Body, []byte(httpnode.CallbackURLRef), []byte(resolve("body", "", httpnode.CallbackURLRef)))
 	}
 	body, contentType, err := encodeBody(r)
 	if err != nil {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, rd)
 	if err != nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
@@ -137,32 +149,33 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		q = u.Query()
 	}
 	for k, v := range r.Query {
-		q.Set(k, resolve("query."+k, v))
+		q.Set(k, resolve("query.", k, v))
 	}
 	header := make(http.Header, len(r.Headers)+4)
 	for k, v := range r.Headers {
-		header.Set(k, resolve("headers."+k, v))
+		header.Set(k, resolve("headers.", k, v))
 	}
 	if au := r.Auth; au != nil {
 		switch au.Type {
 		case "bearer":
-			header.Set("Authorization", "Bearer "+resolve("auth.token", au.Token))
+			header.Set("Authorization", "Bearer "+resolve("auth.token", "", au.Token))
 		case "basic":
-			user, pass := resolve("auth.username", au.Username), resolve("auth.password", au.Password)
+			user, pass := resolve("auth.username", "", au.Username), resolve("auth.password", "", au.Password)
 			header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
 		case "apiKey":
 			name := orDefault(au.Name, "X-API-Key")
 			if queryAuth {
-				q.Set(name, resolve("auth.key", au.Key))
+				q.Set(name, resolve("auth.key", "", au.Key))
 			} else {
-				header.Set(name, resolve("auth.key", au.Key))
+				header.Set(name, resolve("auth.key", "", au.Key))
 			}
 		}
 		m.add(header.Get("Authorization"))
 	}
-	for k, vs := range opts.header {
-		for _, v := range vs {
-			header.Add(k, v)
+	if k := opts.idempotencyKey; k != "" {
+		header[HeaderIdempotencyKey] = []string{k}
+		if opts.retry {
+			header[HeaderTaskGUID] = []string{k}
 		}
 	}
 	if r.Sign != nil {
@@ -182,15 +195,13 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		header.Set("User-Agent", UserAgent)
 	}
 	req.Header = header
-	if problems := requestSize(req).Problems(step); len(problems) > 0 {
-		return nil, nonRetryable(httpnode.ErrLimitExceeded, "%s", (&httpnode.ValidationError{Problems: problems}).Error())
-	}
 	return req, nil
 }
 
-// requestSize is the size of req as it goes out, secrets and parameters in.
-func requestSize(req *http.Request) httpnode.Size {
-	s := httpnode.Size{URLBytes: len(req.URL.String()), Headers: len(req.Header), BodyBytes: int(max(req.ContentLength, 0))}
+// requestSize is the size of req as it goes out, secrets and parameters in;
+// url is req.URL as text.
+func requestSize(req *http.Request, url string) httpnode.Size {
+	s := httpnode.Size{URLBytes: len(url), Headers: len(req.Header), BodyBytes: int(max(req.ContentLength, 0))}
 	for k, vs := range req.Header {
 		for _, v := range vs {
 			s.HeaderBytes += len(k) + len(v)
@@ -200,16 +211,20 @@ func requestSize(req *http.Request) httpnode.Size {
 }
 
 // readCapped reads at most limit bytes of the body and one more, to tell a
-// body of exactly limit bytes from a longer one; the buffer is sized from
-// Content-Length when the server sends it.
+// body of exactly limit bytes from a longer one. With a Content-Length the
+// body is read into a buffer of its size at once.
 func readCapped(resp *http.Response, limit int64) ([]byte, error) {
-	size := int64(512)
-	if resp.ContentLength >= 0 {
-		size = min(resp.ContentLength, limit) + 1
+	if resp.Body == http.NoBody { // HEAD, 204, 304: a Content-Length, but no body
+		return nil, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-	return buf.Bytes(), err
+	if resp.ContentLength < 0 || resp.ContentLength > limit {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+		return buf.Bytes(), err
+	}
+	buf := make([]byte, resp.ContentLength)
+	n, err := io.ReadFull(resp.Body, buf)
+	return buf[:n], err
 }
 
 // UserAgent is sent unless the node sets its own.
@@ -258,8 +273,8 @@ func maskHeader(k, v string, m *masker) string {
 	return m.String(v)
 }
 
-func sentRequest(req *http.Request, m *masker) httpnode.SentRequest {
-	s := httpnode.SentRequest{Method: req.Method, URL: m.String(req.URL.String()), Headers: map[string]string{}}
+func sentRequest(req *http.Request, url string, m *masker) httpnode.SentRequest {
+	s := httpnode.SentRequest{Method: req.Method, URL: m.String(url), Headers: make(map[string]string, len(req.Header))}
 	for k, vs := range req.Header {
 		s.Headers[k] = maskHeader(k, strings.Join(vs, ", "), m)
 	}

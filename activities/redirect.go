@@ -21,15 +21,15 @@ func (e *redirectError) Error() string {
 	return fmt.Sprintf("stopped after %d redirects (raise maxRedirects, up to %d, if the remote needs more)", e.hops, httpnode.MaxRedirectsLimit)
 }
 
-// redirectRule is r's http.Client.CheckRedirect: redirects are not followed
-// unless r.FollowRedirects (the 3xx is the response); when they are, each
+// noRedirects is the CheckRedirect of requests without followRedirects:
+// the 3xx is the response.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// redirectRule is the CheckRedirect of a request with followRedirects: each
 // hop must pass the egress policy (the dial is checked too), a loop or more
 // than r.MaxRedirects hops stops the chain, and credentials are dropped as
 // soon as the request leaves the origin it was sent to.
 func (f *ClientFactory) redirectRule(r httpnode.Request) func(*http.Request, []*http.Request) error {
-	if !r.FollowRedirects {
-		return func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	}
 	limit := r.MaxRedirects
 	if limit == 0 {
 		limit = httpnode.DefaultMaxRedirects

@@ -74,11 +74,17 @@ type masker struct{ values []string }
 
 const mask = "***"
 
+// formsPerValue is how many forms of a secret value are masked.
+const formsPerValue = 5
+
 // add records a secret value and the forms it travels in: URL-escaped and
 // base64 (a remote may echo either back).
 func (m *masker) add(v string) {
 	if v == "" {
 		return
+	}
+	if m.values == nil {
+		m.values = make([]string, 0, 2*formsPerValue)
 	}
 	m.values = append(m.values, maskForms(v)...)
 	// longest first, so a secret that contains another is masked whole
@@ -96,6 +102,7 @@ func maskForms(v string) []string {
 	}
 	b := []byte(v)
 	f := []string{v, url.QueryEscape(v), base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b), base64.URLEncoding.EncodeToString(b)}
+	f = slices.Compact(slices.Sorted(slices.Values(f))) // a form may equal another
 	forms.Store(v, f)
 	return f
 }

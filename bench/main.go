@@ -1,7 +1,8 @@
 // Command bench measures httpnode on a real Temporal server and prints a
 // table: node throughput against a bare one-activity workflow, history
 // events per poll, SendRequest against a bare http.Client, worker memory per
-// waiting node, and poll lateness.
+// waiting node, poll lateness, and the latency of a pushed callback against
+// polling.
 //
 //	go run ./bench                          # an in-process server (in memory)
 //	go run ./bench --address 127.0.0.1:7233 # an existing server
@@ -46,6 +47,7 @@ type options struct {
 	nodes, rounds                       int
 	memory                              []int
 	lateness                            int
+	latency                             int
 	stickyCache                         int
 	latenessFor                         time.Duration
 }
@@ -61,6 +63,7 @@ func main() {
 	flag.IntVar(&o.rounds, "rounds", 2, "throughput rounds (bare and node alternate)")
 	flag.StringVar(&memory, "memory", "2000", "comma-separated counts of waiting nodes for the memory measurement (0: skip)")
 	flag.IntVar(&o.lateness, "lateness", 1000, "nodes polling every 10s for the lateness measurement (0: skip)")
+	flag.IntVar(&o.latency, "latency", 20, "nodes of each kind for the pushed-callback latency against polling every 1s (0: skip)")
 	flag.IntVar(&o.stickyCache, "sticky-cache-size", 10000, "the worker's sticky workflow cache size (as worker --sticky-cache-size)")
 	flag.DurationVar(&o.latenessFor, "lateness-for", 60*time.Second, "how long to watch polls for lateness")
 	flag.Parse()
@@ -198,7 +201,7 @@ func runBench(ctx context.Context, o options, out io.Writer) error {
 	}
 	defer c.Close()
 	t := &table{}
-	for _, step := range []func(context.Context, client.Client, options, *table) error{throughput, historyEvents, requestCost, memory, lateness} {
+	for _, step := range []func(context.Context, client.Client, options, *table) error{throughput, historyEvents, requestCost, memory, lateness, callbackLatency} {
 		if err := step(ctx, c, o, t); err != nil {
 			return err
 		}

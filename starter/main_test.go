@@ -18,8 +18,11 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/callbackurl"
 	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/internal/receiver"
 	"github.com/httpnode/httpnode/internal/testutil"
+	"github.com/httpnode/httpnode/internal/webhook"
 	"github.com/httpnode/httpnode/workflows"
 )
 
@@ -30,18 +33,32 @@ var (
 	taskQueue = "starter-tests"
 )
 
+// notifySecret signs the example notifications (HTTPNODE_SECRET_NOTIFY_SECRET).
+const notifySecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
 func TestMain(m *testing.M) {
 	server = temporaltest.NewServer()
 	jobs = jobservice.New()
+	secret, _ := webhook.ParseSecret(notifySecret)
+	jobs.NotifySecrets = []webhook.Secret{secret}
 	srv := httptest.NewServer(jobs.Handler())
 	jobsURL = srv.URL
+	// the worker's callback receiver, as worker --dev serves it
+	key := []byte("starter-tests-callback-key")
+	rcv := httptest.NewServer((&receiver.Receiver{Client: server.GetDefaultClient(), Key: key}).Handler())
+	acts := activities.New(activities.SecretStore{LookupEnv: func(k string) (string, bool) {
+		return notifySecret, k == "HTTPNODE_SECRET_NOTIFY_SECRET"
+	}}, testutil.Loopback)
+	acts.Callbacks = &callbackurl.Minter{Base: rcv.URL, Key: key}
 	w := worker.New(server.GetDefaultClient(), taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(nil, testutil.Loopback))
+	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
 		panic(err)
 	}
 	code := m.Run()
 	w.Stop()
+	jobs.Close()
+	rcv.Close()
 	srv.Close()
 	server.Stop()
 	os.Exit(code)

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/httpnode/httpnode/httpnode"
+)
+
+// Every example validates, but the one that shows validation errors.
+func TestExamples_Validate(t *testing.T) {
+	files, err := filepath.Glob("../examples/*.json")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 10)
+	for _, f := range files {
+		code, _, stderr := starter(t, "validate", f)
+		if filepath.Base(f) == "invalid.json" {
+			require.Equal(t, exitInvalid, code)
+			continue
+		}
+		require.Equal(t, exitOK, code, "%s: %s", f, stderr)
+	}
+}
+
+// The examples run as the README runs them (starter run against a worker
+// with a callback receiver and the demo job service), the job service's
+// address swapped for the test's.
+func TestExamples_RunAsDocumented(t *testing.T) {
+	cases := []struct {
+		file, status string
+		check        func(t *testing.T, res httpnode.Result)
+	}{
+		{"job-success.json", httpnode.StatusSucceeded, nil},
+		{"job-failing.json", httpnode.StatusFailed, nil},
+		{"push.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Zero(t, res.Polls)
+			require.Equal(t, 2, res.Pushes, "a progress callback, then the final one")
+		}},
+		{"push-taskfinish.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Equal(t, "Success", res.CallbackStatus, "read from the XML TaskFinish document")
+		}},
+		{"location.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Equal(t, "200 OK", res.CallbackStatus)
+			require.Positive(t, res.Polls)
+		}},
+		{"notify.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Equal(t, httpnode.CallSent, res.Notification.Status)
+			var found bool
+			for _, n := range jobs.Notifications() {
+				var doc httpnode.TaskFinish
+				if xml.Unmarshal(n.Body, &doc) == nil && doc.JobsDetail.Output.TaskID == res.TaskID {
+					found = n.Verified && doc.JobsDetail.State == "Success" && doc.JobsDetail.UserData == "nightly batch 7"
+				}
+			}
+			require.True(t, found, "the job service received the signed TaskFinish")
+		}},
+		{"cancel.json", httpnode.StatusTimedOut, func(t *testing.T, res httpnode.Result) {
+			require.Equal(t, httpnode.CallSent, res.Cancel.Status)
+			require.True(t, jobs.Cancelled(res.TaskID), "the remote job was cancelled")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			b, err := os.ReadFile(filepath.Join("..", "examples", tc.file))
+			require.NoError(t, err)
+			file := writeNode(t, strings.ReplaceAll(string(b), "http://127.0.0.1:8081", jobsURL))
+			code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), "--progress-every", "1h", file)...)
+			var res httpnode.Result
+			require.NoError(t, json.Unmarshal([]byte(stdout), &res), "%s\n%s", stdout, stderr)
+			require.Equal(t, tc.status, res.Status, stderr)
+			require.Equal(t, tc.status == httpnode.StatusSucceeded, code == exitOK)
+			if tc.check != nil {
+				tc.check(t, res)
+			}
+		})
+	}
+}
