@@ -93,6 +93,7 @@ func quietLogger() log.Logger {
 // runWorker is the measured worker: the node's registration plus the bare
 // workflow, until the parent closes stdin.
 func runWorker(ctx context.Context, o options) error {
+	runtime.MemProfileRate = 4096 // a heap profile detailed enough to read per node
 	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: quietLogger()})
 	if err != nil {
 		return err
@@ -121,6 +122,10 @@ func runWorker(ctx context.Context, o options) error {
 			fmt.Fprintf(os.Stderr, "  worker %s: heap in use %d MB, stacks %d MB, goroutines %d\n", o.taskQueue, ms.HeapInuse>>20, ms.StackInuse>>20, runtime.NumGoroutine())
 			if f, err := os.Create(fmt.Sprintf("/tmp/bench-heap-%s.pprof", o.taskQueue)); err == nil {
 				_ = pprof.WriteHeapProfile(f)
+				_ = f.Close()
+			}
+			if f, err := os.Create(fmt.Sprintf("/tmp/bench-goroutines-%s.txt", o.taskQueue)); err == nil {
+				_ = pprof.Lookup("goroutine").WriteTo(f, 1)
 				_ = f.Close()
 			}
 		}

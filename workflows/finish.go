@@ -24,7 +24,7 @@ const NotifyTries = 5
 // result and decides, by onFailure, whether the workflow completes with it
 // or fails carrying it. A cancelled node ends as cancelled, the result in
 // the cancellation's details.
-func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) (httpnode.Result, error) {
+func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) error {
 	r.done = true
 	if r.stopTimer != nil {
 		r.stopTimer()
@@ -32,12 +32,13 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	// the node's context may be cancelled: these calls run regardless
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
 	cur := r.st.Current
-	res := httpnode.Result{
+	r.res = &httpnode.Result{
 		Status: status, Name: r.node.Name, Attempts: r.st.Attempt, AttemptLog: r.st.AttemptLog,
 		Request: cur.Sent, Response: cur.Response, TaskID: cur.TaskID,
 		CallbackStatus: cur.LastStatus, Polls: cur.Polls, Pushes: cur.Pushes, CallbackResponse: cur.CallbackResponse, Stuck: cur.Stuck,
 		Error: failure, StartTime: r.st.StartTime,
 	}
+	res := r.res
 	if rd := r.st.Rendered; rd != nil {
 		res.Params = rd.Params
 		if !rd.ScheduledTime.IsZero() { // a node without references is not rendered
@@ -52,17 +53,17 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	}
 	res.EndTime = workflow.Now(ctx)
 	if nt := r.node.Notify; nt != nil && nt.Notifies(status) {
-		res.Notification = r.notify(dctx, res)
+		res.Notification = r.notify(dctx, *res)
 	}
 	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
 	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
 	switch {
 	case status == httpnode.StatusCancelled:
-		return res, temporal.NewCanceledError(res)
+		return temporal.NewCanceledError(*res)
 	case failure == nil || r.node.OnFailure == httpnode.OnFailureContinue:
-		return res, nil
+		return nil
 	}
-	return res, temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, res)
+	return temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, *res)
 }
 
 // cancelJob calls the node's cancel request once, when the main request of

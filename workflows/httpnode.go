@@ -28,18 +28,24 @@ var a *activities.Activities // activities are called through a nil pointer: che
 
 // HTTPNode runs one node: input is an httpnode.Node as JSON, decoded strictly
 // (a parent workflow may pass the struct); state is nil except after
-// continue-as-new. The result is returned on success, on skip and with
-// onFailure "continue"; with "abort" a failed node fails the workflow with an
-// ApplicationError of the failure's type whose details hold the Result.
-func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (httpnode.Result, error) {
-	// The work is split into small frames: a waiting node's coroutine keeps
-	// only the frames on its way to the timer, and a small stack is memory
-	// saved per waiting node.
+// continue-as-new. The result (an httpnode.Result as JSON) is returned on
+// success, on skip and with onFailure "continue"; with "abort" a failed node
+// fails the workflow with an ApplicationError of the failure's type whose
+// details hold the Result.
+func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (*httpnode.Result, error) {
+	// A waiting node's coroutine keeps the frames on its way to the timer:
+	// they are few and small (the result is returned by pointer, every step
+	// returns only an error), so its stack stays at its smallest size, memory
+	// saved per waiting node. See the bench's memory measurement.
 	r, err := newNodeRun(ctx, input, state)
 	if err != nil {
-		return httpnode.Result{}, err
+		return nil, err
 	}
-	return r.main(ctx)
+	ctx, ended, err := r.start(ctx)
+	if !ended {
+		err = r.run(ctx)
+	}
+	return r.res, err
 }
 
 // newNodeRun decodes the node, sets up the state of a new node run and the
@@ -67,64 +73,84 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 	return r, nil
 }
 
-// main runs the node: skip, the node timeout, rendering, then the attempts.
-func (r *nodeRun) main(ctx workflow.Context) (httpnode.Result, error) {
-	state := r.st
+// start begins the node: skip, the node timeout, rendering. ended is true
+// when the node ended already; its result is in r.res, as every step leaves
+// it, and err is the workflow's.
+func (r *nodeRun) start(ctx workflow.Context) (_ workflow.Context, ended bool, err error) {
 	if r.node.RunStatus == httpnode.RunSkip {
-		if r.node.Notify != nil { // the notification is rendered like the requests
-			if res, ended, err := r.renderOnce(ctx); ended {
-				return res, err
-			}
+		return ctx, true, r.skip(ctx)
+	}
+	ctx, ended, err = r.startTimeout(ctx)
+	if ended {
+		return ctx, true, err
+	}
+	ended, err = r.renderOnce(ctx)
+	return ctx, ended, err
+}
+
+// skip ends a node with runStatus "skip": nothing is sent, but a
+// notification is (its request rendered like the others).
+func (r *nodeRun) skip(ctx workflow.Context) error {
+	if r.node.Notify != nil {
+		if ended, err := r.renderOnce(ctx); ended {
+			return err
 		}
-		return r.finish(ctx, httpnode.StatusSkipped, nil)
+	}
+	return r.finish(ctx, httpnode.StatusSkipped, nil)
+}
+
+// startTimeout starts the node timeout's timer, which cancels the returned
+// context when it fires; ended is true when the timeout has passed already.
+func (r *nodeRun) startTimeout(ctx workflow.Context) (workflow.Context, bool, error) {
+	if r.st.Deadline.IsZero() {
+		return ctx, false, nil // no context of its own: memory saved per waiting node
+	}
+	remaining := r.st.Deadline.Sub(workflow.Now(ctx))
+	if remaining <= 0 {
+		return ctx, true, r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
 	}
 	ctx, cancel := workflow.WithCancel(ctx)
-	if !state.Deadline.IsZero() {
-		remaining := state.Deadline.Sub(workflow.Now(ctx))
-		if remaining <= 0 {
-			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+	timerCtx, stopTimer := workflow.WithCancel(ctx)
+	r.stopTimer = stopTimer
+	workflow.Go(timerCtx, func(gctx workflow.Context) {
+		timer := workflow.NewTimerWithOptions(gctx, remaining, workflow.TimerOptions{Summary: "node timeout " + r.node.Timeout.String()})
+		if timer.Get(gctx, nil) == nil {
+			r.timedOut = true
+			cancel()
 		}
-		timerCtx, stopTimer := workflow.WithCancel(ctx)
-		r.stopTimer = stopTimer
-		workflow.Go(timerCtx, func(gctx workflow.Context) {
-			timer := workflow.NewTimerWithOptions(gctx, remaining, workflow.TimerOptions{Summary: "node timeout " + r.node.Timeout.String()})
-			if timer.Get(gctx, nil) == nil {
-				r.timedOut = true
-				cancel()
-			}
-		})
-	}
-	if res, ended, err := r.renderOnce(ctx); ended {
-		return res, err
-	}
-	return r.run(ctx)
+	})
+	return ctx, false, nil
 }
 
 // renderOnce renders the node into the state, unless it was (a run before
 // continue-as-new) or has nothing to render; ended is true when the node
 // ends instead (timeout, cancel, a rendering problem).
-func (r *nodeRun) renderOnce(ctx workflow.Context) (res httpnode.Result, ended bool, err error) {
+func (r *nodeRun) renderOnce(ctx workflow.Context) (ended bool, err error) {
 	if r.st.Rendered != nil {
-		return res, false, nil
+		return false, nil
 	}
 	if !r.node.NeedsRender() {
 		r.st.Rendered = unrendered(r.node)
-		return res, false, nil
+		return false, nil
 	}
 	rendered, err := r.render(ctx, workflow.GetInfo(ctx))
-	switch {
-	case r.timedOut:
-		res, err = r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
-		return res, true, err
-	case err != nil && ctx.Err() != nil:
-		res, err = r.finish(ctx, httpnode.StatusCancelled, cancelledError())
-		return res, true, err
-	case err != nil:
-		res, err = r.finish(ctx, httpnode.StatusFailed, toError(err))
-		return res, true, err
+	if err != nil {
+		return true, r.ended(ctx, err)
 	}
 	r.st.Rendered = &rendered
-	return res, false, nil
+	return false, nil
+}
+
+// ended finishes a node whose step failed with err: timed out, cancelled,
+// or failed.
+func (r *nodeRun) ended(ctx workflow.Context, err error) error {
+	switch {
+	case r.timedOut:
+		return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+	case ctx.Err() != nil:
+		return r.finish(ctx, httpnode.StatusCancelled, cancelledError()) // cancelled from outside
+	}
+	return r.finish(ctx, httpnode.StatusFailed, toError(err))
 }
 
 // scheduledStartTime is the search attribute a Temporal Schedule sets on the
@@ -181,41 +207,66 @@ type nodeRun struct {
 	input     json.RawMessage
 	st        *State
 	progress  Progress
+	res       *httpnode.Result // the node's result, once it ended
 	timedOut  bool
 	done      bool   // the node is finishing: no callback is applied any more
 	stopTimer func() // cancels the node timeout timer, so no timer outlives the node
 }
 
-func (r *nodeRun) run(ctx workflow.Context) (httpnode.Result, error) {
+// run runs the attempts until one succeeds, the retries run out, or the
+// node times out or is cancelled. An attempt sends the main request (unless
+// a previous run already did) and waits for the job's final status the
+// callback's way.
+func (r *nodeRun) run(ctx workflow.Context) error {
 	for {
-		err := r.attempt(ctx)
+		done, err := false, error(nil)
+		if cur := &r.st.Current; !cur.Waiting && cur.StatusURL == "" {
+			done, err = r.sendMain(ctx)
+		}
+		// the wait, the callback's way (called from here: one frame less
+		// kept by a waiting node)
+		switch {
+		case done || err != nil:
+		case r.node.Callback.Mode == httpnode.ModeActivity:
+			err = r.waitInActivity(ctx)
+		case r.node.Callback.Pushed():
+			err = r.waitPush(ctx)
+		default: // timer, location
+			err = r.waitPolling(ctx)
+		}
 		switch {
 		case err == nil:
 			return r.finish(ctx, httpnode.StatusSucceeded, nil)
 		case r.timedOut:
-			return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
+			return r.ended(ctx, err)
 		case isContinueAsNew(err):
-			return httpnode.Result{}, err
+			return err
 		case ctx.Err() != nil:
-			return r.finish(ctx, httpnode.StatusCancelled, cancelledError()) // cancelled from outside
+			return r.ended(ctx, err)
 		}
-		failure := r.recordFailure(ctx, err)
-		if r.st.Attempt > *r.node.Retry.Count {
-			return r.finish(ctx, httpnode.StatusFailed, failure)
-		}
-		interval := r.node.Retry.Interval.D()
-		next := workflow.Now(ctx).Add(interval)
-		r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next}
-		workflow.GetLogger(ctx).Info("attempt failed; retrying", "attempt", r.st.Attempt, "errorType", failure.Type, "retryIn", interval.String())
-		summary := fmt.Sprintf("retry %d of %d", r.st.Attempt, *r.node.Retry.Count)
-		if err := workflow.NewTimerWithOptions(ctx, interval, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
-			if r.timedOut {
-				return r.finish(ctx, httpnode.StatusTimedOut, r.timeoutError())
-			}
-			return r.finish(ctx, httpnode.StatusCancelled, cancelledError())
+		if retry, err := r.retryWait(ctx, err); !retry {
+			return err
 		}
 		r.nextAttempt()
 	}
+}
+
+// retryWait records a failed attempt and waits for the next one; retry is
+// false when the node ends instead (err says how).
+func (r *nodeRun) retryWait(ctx workflow.Context, attemptErr error) (retry bool, err error) {
+	failure := r.recordFailure(ctx, attemptErr)
+	if r.st.Attempt > *r.node.Retry.Count {
+		return false, r.finish(ctx, httpnode.StatusFailed, failure)
+	}
+	interval := r.node.Retry.Interval.D()
+	next := workflow.Now(ctx).Add(interval)
+	r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next}
+	workflow.GetLogger(ctx).Info("attempt failed; retrying", "attempt", r.st.Attempt, "errorType", failure.Type, "retryIn", interval.String())
+	summary := fmt.Sprintf("retry %d of %d", r.st.Attempt, *r.node.Retry.Count)
+	if err := workflow.NewTimerWithOptions(ctx, interval, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
+		return false, r.ended(ctx, err)
+	}
+	return true, nil
 }
 
 // recordFailure adds the current attempt's outcome to the attempt log.
@@ -232,18 +283,6 @@ func (r *nodeRun) recordFailure(ctx workflow.Context, err error) *httpnode.Error
 func (r *nodeRun) nextAttempt() {
 	r.st.Attempt++
 	r.st.Current = AttemptState{}
-}
-
-// attempt sends the main request (unless a previous run already did) and
-// waits for the job's final status.
-func (r *nodeRun) attempt(ctx workflow.Context) error {
-	if cur := &r.st.Current; !cur.Waiting && cur.StatusURL == "" {
-		done, err := r.sendMain(ctx)
-		if err != nil || done {
-			return err
-		}
-	}
-	return r.wait(ctx)
 }
 
 // sendMain sends the main request and, for a node with a callback, reads the
@@ -374,45 +413,47 @@ func sameOrigin(a, b string) bool {
 	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && ua.Host == ub.Host
 }
 
-// wait waits for the job's final status the callback's way: polls on
-// durable timers (timer, location), polls in one activity, or a push.
-func (r *nodeRun) wait(ctx workflow.Context) error {
+// waitPolling polls on a durable timer until a final status, a budget runs
+// out, or the run has made enough polls to continue as new.
+func (r *nodeRun) waitPolling(ctx workflow.Context) error {
 	check, err := r.pollCheck()
 	if err != nil {
 		return err
 	}
-	switch r.node.Callback.Mode {
-	case httpnode.ModeActivity:
-		return r.waitInActivity(ctx, check.in, check.seed)
-	case httpnode.ModePush, httpnode.ModePushPoll:
-		return r.waitPush(ctx, check)
-	}
-	return r.waitPolling(ctx, check)
-}
-
-// waitPolling polls on a durable timer until a final status, a budget runs
-// out, or the run has made enough polls to continue as new.
-func (r *nodeRun) waitPolling(ctx workflow.Context, check *pollCheck) error {
-	cb, cur := r.node.Callback, &r.st.Current
 	for runPolls := 0; ; runPolls++ {
-		wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, check.seed)
-		if errType != "" {
-			return temporal.NewNonRetryableApplicationError(msg, errType, nil)
+		wait, err := r.nextWait(ctx, check, runPolls)
+		if err != nil {
+			return err
 		}
-		if runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
-			workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
-			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
-		}
-		r.setWaiting(workflow.Now(ctx).Add(wait))
 		// Temporal Web shows a local activity by its type only: the timer
 		// before each poll names the poll and its target.
-		if err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + check.target(cur.Polls+1)}).Get(ctx, nil); err != nil {
+		timer := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + check.target(r.st.Current.Polls+1)})
+		if err := timer.Get(ctx, nil); err != nil {
 			return err
 		}
 		if done, err := r.pollOnce(ctx, check); done || err != nil {
 			return err
 		}
 	}
+}
+
+// nextWait is the wait before the next poll, or the error that ends the
+// wait: a budget ran out, or the run continues as new.
+func (r *nodeRun) nextWait(ctx workflow.Context, check *pollCheck, runPolls int) (time.Duration, error) {
+	cb, cur := r.node.Callback, &r.st.Current
+	wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, check.seed)
+	if errType != "" {
+		return 0, temporal.NewNonRetryableApplicationError(msg, errType, nil)
+	}
+	if cb.Polled() && (runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested())) {
+		workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
+		return 0, workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
+	}
+	if cb.Mode == httpnode.ModePush {
+		wait = cur.PollDeadline.Sub(workflow.Now(ctx)) // BeforePoll fails the attempt once it passed
+	}
+	r.setWaiting(workflow.Now(ctx).Add(wait))
+	return wait, nil
 }
 
 // setWaiting is the progress while waiting for the next poll.
@@ -454,8 +495,12 @@ func (r *nodeRun) pollOnce(ctx workflow.Context, check *pollCheck) (done bool, e
 // waitInActivity polls inside one heartbeating activity: no history event
 // per poll, at the cost of per-poll visibility (the activity's heartbeat
 // shows the last status) and of an activity slot held for the whole wait.
-func (r *nodeRun) waitInActivity(ctx workflow.Context, check activities.CheckStatusInput, seed string) error {
-	cb, cur := r.node.Callback, &r.st.Current
+func (r *nodeRun) waitInActivity(ctx workflow.Context) error {
+	pc, err := r.pollCheck()
+	if err != nil {
+		return err
+	}
+	cb, cur, check := r.node.Callback, &r.st.Current, &pc.in
 	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
@@ -465,8 +510,8 @@ func (r *nodeRun) waitInActivity(ctx workflow.Context, check activities.CheckSta
 		Summary:     fmt.Sprintf("poll until final: %s %s", check.Request.Method, httpnode.RedactURL(check.Request.URL)),
 	})
 	var out activities.PollUntilDoneOutput
-	err := workflow.ExecuteActivity(actx, a.PollUntilDone, activities.PollUntilDoneInput{
-		Check: check, Callback: *cb, Seed: seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID,
+	err = workflow.ExecuteActivity(actx, a.PollUntilDone, activities.PollUntilDoneInput{
+		Check: *check, Callback: *cb, Seed: pc.seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID,
 	}).Get(ctx, &out)
 	if err != nil {
 		var app *temporal.ApplicationError

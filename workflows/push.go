@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -112,40 +113,49 @@ func (r *nodeRun) onCallback(ctx workflow.Context, d CallbackDelivery) (Callback
 // waitPush waits for the remote to push a final status, until the poll
 // deadline; with push+poll it polls at the callback's interval meanwhile,
 // and whichever sees a final status first wins.
-func (r *nodeRun) waitPush(ctx workflow.Context, check *pollCheck) error {
-	cb, cur := r.node.Callback, &r.st.Current
-	pushed := func() bool { return cur.Pushed != nil }
+func (r *nodeRun) waitPush(ctx workflow.Context) error {
+	check, err := r.pollCheck()
+	if err != nil {
+		return err
+	}
 	for runPolls := 0; ; runPolls++ {
-		if p := cur.Pushed; p != nil {
-			cur.CallbackResponse = p.Response
-			if p.Outcome == httpnode.OutcomeSuccess {
-				return nil
-			}
-			return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, p.Status, p.Response), httpnode.ErrCallbackStatus, nil)
+		if r.st.Current.Pushed != nil {
+			return r.pushedOutcome()
 		}
-		wait, errType, msg := cb.BeforePoll(cur.PollState, workflow.Now(ctx), cur.PollDeadline, check.seed)
-		if errType != "" {
-			return temporal.NewNonRetryableApplicationError(msg, errType, nil)
-		}
-		if cb.Mode == httpnode.ModePush {
-			wait = cur.PollDeadline.Sub(workflow.Now(ctx)) // BeforePoll failed the attempt once it passed
-		} else if runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
-			return workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
-		}
-		r.setWaiting(workflow.Now(ctx).Add(wait))
-		summary := "wait for the pushed callback"
-		if cb.Mode == httpnode.ModePushPoll {
-			summary += ", then " + check.target(cur.Polls+1)
-		}
-		got, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: summary}}, pushed)
+		wait, err := r.nextWait(ctx, check, runPolls)
 		if err != nil {
 			return err
 		}
-		if got || cb.Mode == httpnode.ModePush {
+		got, err := r.awaitPush(ctx, wait, check)
+		if err != nil {
+			return err
+		}
+		if got || r.node.Callback.Mode == httpnode.ModePush {
 			continue
 		}
 		if done, err := r.pollOnce(ctx, check); done || err != nil {
 			return err
 		}
 	}
+}
+
+// awaitPush waits until a final status is pushed or wait passes.
+func (r *nodeRun) awaitPush(ctx workflow.Context, wait time.Duration, check *pollCheck) (bool, error) {
+	summary := "wait for the pushed callback"
+	if r.node.Callback.Mode == httpnode.ModePushPoll {
+		summary += ", then " + check.target(r.st.Current.Polls+1)
+	}
+	return workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: summary}},
+		func() bool { return r.st.Current.Pushed != nil })
+}
+
+// pushedOutcome ends the wait with the pushed final status.
+func (r *nodeRun) pushedOutcome() error {
+	cur := &r.st.Current
+	p := cur.Pushed
+	cur.CallbackResponse = p.Response
+	if p.Outcome == httpnode.OutcomeSuccess {
+		return nil
+	}
+	return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, p.Status, p.Response), httpnode.ErrCallbackStatus, nil)
 }
