@@ -263,3 +263,25 @@ func TestHTTPNode_PushWithoutReceiverFailsClearly(t *testing.T) {
 	default:
 	}
 }
+
+// A callback for a node that is not in a push mode is refused clearly, and
+// leaves the node polling.
+func TestReceiver_RefusesACallbackForAPollingNode(t *testing.T) {
+	f := newFixture(t)
+	key := []byte("integration-callback-key")
+	f.pushWorker(t)
+	rm := newRemote(t)
+	run := f.start(t, json.RawMessage(`{"request": {"method": "POST", "url": "`+rm.srv.URL+`/jobs"},
+		"callback": {"url": "`+rm.srv.URL+`/status", "interval": "1s"}, "retry": {"count": 0}}`))
+	recv(t, rm.got)
+	rcv := httptest.NewServer((&receiver.Receiver{Client: f.c, Key: key, Timeout: 10 * time.Second}).Handler())
+	defer rcv.Close()
+	hook, _ := (&callbackurl.Minter{Base: rcv.URL, Key: key}).URL(run.GetID(), rm.lastKey)
+	code, ans := post(t, hook, "application/json", `{"status": "SUCCESS"}`, nil)
+	require.Equal(t, http.StatusConflict, code, ans.Error)
+	require.Contains(t, ans.Error, "does not take pushed callbacks")
+	rm.setStatus("SUCCESS")
+	res := resultOf(t, run)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Zero(t, res.Pushes)
+}

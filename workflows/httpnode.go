@@ -33,20 +33,28 @@ var a *activities.Activities // activities are called through a nil pointer: che
 // fails the workflow with an ApplicationError of the failure's type whose
 // details hold the Result.
 func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (*httpnode.Result, error) {
-	// A waiting node's coroutine keeps the frames on its way to the timer:
-	// they are few and small (the result is returned by pointer, every step
-	// returns only an error), so its stack stays at its smallest size, memory
-	// saved per waiting node. See the bench's memory measurement.
+	// Long waits are made here (see errParked), and the result is returned
+	// by pointer: a waiting node's stack stays small.
 	r, err := newNodeRun(ctx, input, state)
 	if err != nil {
 		return nil, err
 	}
 	ctx, ended, err := r.start(ctx)
-	if !ended {
-		err = r.run(ctx)
+	for !ended {
+		if err = r.run(ctx); err != errParked {
+			break
+		}
+		r.parkErr = r.parked.Get(ctx, nil) // the long wait, made here
 	}
 	return r.res, err
 }
+
+// errParked is returned up the chain by a step that must wait long (the
+// next poll's timer, the retry interval): HTTPNode makes the wait on
+// r.parked, and the step resumes from r's state when run is called again. A
+// waiting node's coroutine then keeps one small frame of ours above the
+// SDK's, and its stack stays at its smallest size: memory per waiting node.
+var errParked = errors.New("parked for a long wait")
 
 // newNodeRun decodes the node, sets up the state of a new node run and the
 // progress query.
@@ -67,8 +75,10 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return r.progress, nil }); err != nil {
 		return nil, err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, CallbackUpdate, r.onCallback, workflow.UpdateHandlerOptions{Validator: r.validateCallback}); err != nil {
-		return nil, err
+	if cb := r.node.Callback; cb != nil && cb.Pushed() { // other nodes answer a callback as an unknown update
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, CallbackUpdate, r.onCallback, workflow.UpdateHandlerOptions{Validator: r.validateCallback}); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -211,6 +221,13 @@ type nodeRun struct {
 	timedOut  bool
 	done      bool   // the node is finishing: no callback is applied any more
 	stopTimer func() // cancels the node timeout timer, so no timer outlives the node
+	// A parked long wait (see errParked), and the attempt's poll and polls
+	// in this run, kept across it.
+	parked   workflow.Future
+	parkErr  error
+	retrying bool // parked on the wait before the next attempt
+	check    *pollCheck
+	runPolls int
 }
 
 // run runs the attempts until one succeeds, the retries run out, or the
@@ -218,6 +235,13 @@ type nodeRun struct {
 // a previous run already did) and waits for the job's final status the
 // callback's way.
 func (r *nodeRun) run(ctx workflow.Context) error {
+	if r.retrying { // resumed after the retry wait
+		if _, err := r.resume(); err != nil {
+			return r.ended(ctx, err)
+		}
+		r.retrying = false
+		r.nextAttempt()
+	}
 	for {
 		done, err := false, error(nil)
 		if cur := &r.st.Current; !cur.Waiting && cur.StatusURL == "" {
@@ -235,6 +259,8 @@ func (r *nodeRun) run(ctx workflow.Context) error {
 			err = r.waitPolling(ctx)
 		}
 		switch {
+		case err == errParked:
+			return err
 		case err == nil:
 			return r.finish(ctx, httpnode.StatusSucceeded, nil)
 		case r.timedOut:
@@ -244,29 +270,41 @@ func (r *nodeRun) run(ctx workflow.Context) error {
 		case ctx.Err() != nil:
 			return r.ended(ctx, err)
 		}
-		if retry, err := r.retryWait(ctx, err); !retry {
-			return err
-		}
-		r.nextAttempt()
+		return r.retryWait(ctx, err)
 	}
 }
 
-// retryWait records a failed attempt and waits for the next one; retry is
-// false when the node ends instead (err says how).
-func (r *nodeRun) retryWait(ctx workflow.Context, attemptErr error) (retry bool, err error) {
+// retryWait records a failed attempt and parks on the wait before the next
+// one (run resumes it), or ends the node when the retries are used up.
+func (r *nodeRun) retryWait(ctx workflow.Context, attemptErr error) error {
 	failure := r.recordFailure(ctx, attemptErr)
 	if r.st.Attempt > *r.node.Retry.Count {
-		return false, r.finish(ctx, httpnode.StatusFailed, failure)
+		return r.finish(ctx, httpnode.StatusFailed, failure)
 	}
 	interval := r.node.Retry.Interval.D()
 	next := workflow.Now(ctx).Add(interval)
 	r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next}
 	workflow.GetLogger(ctx).Info("attempt failed; retrying", "attempt", r.st.Attempt, "errorType", failure.Type, "retryIn", interval.String())
 	summary := fmt.Sprintf("retry %d of %d", r.st.Attempt, *r.node.Retry.Count)
-	if err := workflow.NewTimerWithOptions(ctx, interval, workflow.TimerOptions{Summary: summary}).Get(ctx, nil); err != nil {
-		return false, r.ended(ctx, err)
+	r.retrying = true
+	return r.park(workflow.NewTimerWithOptions(ctx, interval, workflow.TimerOptions{Summary: summary}))
+}
+
+// park leaves a long wait on f to HTTPNode (see errParked).
+func (r *nodeRun) park(f workflow.Future) error {
+	r.parked = f
+	return errParked
+}
+
+// resume takes the outcome of the parked wait: ok is false when nothing
+// was parked (the step starts its wait), else err is how the wait ended.
+func (r *nodeRun) resume() (ok bool, err error) {
+	if r.parked == nil {
+		return false, nil
 	}
-	return true, nil
+	err = r.parkErr
+	r.parked, r.parkErr = nil, nil
+	return true, err
 }
 
 // recordFailure adds the current attempt's outcome to the attempt log.
@@ -283,6 +321,7 @@ func (r *nodeRun) recordFailure(ctx workflow.Context, err error) *httpnode.Error
 func (r *nodeRun) nextAttempt() {
 	r.st.Attempt++
 	r.st.Current = AttemptState{}
+	r.check, r.runPolls = nil, 0
 }
 
 // sendMain sends the main request and, for a node with a callback, reads the
@@ -416,22 +455,29 @@ func sameOrigin(a, b string) bool {
 // waitPolling polls on a durable timer until a final status, a budget runs
 // out, or the run has made enough polls to continue as new.
 func (r *nodeRun) waitPolling(ctx workflow.Context) error {
-	check, err := r.pollCheck()
-	if err != nil {
-		return err
-	}
-	for runPolls := 0; ; runPolls++ {
-		wait, err := r.nextWait(ctx, check, runPolls)
+	if r.check == nil {
+		check, err := r.pollCheck()
 		if err != nil {
 			return err
 		}
-		// Temporal Web shows a local activity by its type only: the timer
-		// before each poll names the poll and its target.
-		timer := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + check.target(r.st.Current.Polls+1)})
-		if err := timer.Get(ctx, nil); err != nil {
+		r.check = check
+	}
+	for {
+		resumed, err := r.resume()
+		if !resumed {
+			wait, err := r.nextWait(ctx, r.check, r.runPolls)
+			if err != nil {
+				return err
+			}
+			// Temporal Web shows a local activity by its type only: the
+			// timer before each poll names the poll and its target.
+			return r.park(workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{Summary: "wait, then " + r.check.target(r.st.Current.Polls+1)}))
+		}
+		if err != nil {
 			return err
 		}
-		if done, err := r.pollOnce(ctx, check); done || err != nil {
+		r.runPolls++
+		if done, err := r.pollOnce(ctx, r.check); done || err != nil {
 			return err
 		}
 	}

@@ -118,6 +118,8 @@ func (rc *Receiver) deliver(ctx context.Context, workflowID string, d workflows.
 		return http.StatusUnprocessableEntity, Answer{Result: "rejected", Error: app.Message()}
 	case errors.As(err, &app) && strings.HasPrefix(app.Type(), "Callback"):
 		return http.StatusConflict, Answer{Result: "rejected", Error: app.Message()}
+	case strings.Contains(err.Error(), "unknown update"):
+		return http.StatusConflict, Answer{Result: "rejected", Error: "this node does not take pushed callbacks (its callback.mode is not push or push+poll)"}
 	case errors.As(err, &notFound) || strings.Contains(err.Error(), "already completed"):
 		return http.StatusGone, Answer{Result: "rejected", Error: "the node has already finished (or never ran): this callback was not applied"}
 	}
