@@ -148,6 +148,7 @@ func throughput(ctx context.Context, c client.Client, o options, t *table) error
 	mb, mn := median(bare), median(nodes)
 	t.add("throughput, bare one-activity workflow", fmt.Sprintf("%.1f/s", mb), fmt.Sprintf("median of %d rounds of %d", o.rounds, o.nodes))
 	t.add("throughput, HTTPNode (main request only)", fmt.Sprintf("%.1f/s", mn), fmt.Sprintf("ratio %.2f× (target ≥ 0.95×)", mn/mb))
+	fmt.Fprintf(os.Stderr, "  rounds: bare %.1f, node %.1f (/s)\n", bare, nodes)
 	return nil
 }
 
