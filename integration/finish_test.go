@@ -169,77 +169,23 @@ func TestHTTPNode_NotifiesEveryEndState(t *testing.T) {
 	defer w.Stop()
 
 	cases := []struct {
-		status, path, format, extra string
-		failFirst                   int
-		state, code                 string
+		status, path, extra string
+		failFirst           int
+		cancel              bool
+		state, code         string
 	}{
-		{httpnode.StatusSucceeded, "/ok", "json", ``, 1, "Success", "Success"},
-		{httpnode.StatusFailed, "/missing", "xml", ``, 0, "Failed", httpnode.ErrHTTPStatus},
-		{httpnode.StatusTimedOut, "/slow", "json", `, "timeout": "2s"`, 0, "Timeout", httpnode.ErrNodeTimeout},
-		{httpnode.StatusSkipped, "/ok", "xml", `, "runStatus": "skip"`, 0, "Skipped", "Success"},
+		{httpnode.StatusSucceeded, "/ok", ``, 1, false, "Success", "Success"},
+		{httpnode.StatusFailed, "/missing", ``, 0, false, "Failed", httpnode.ErrHTTPStatus},
+		{httpnode.StatusTimedOut, "/slow", `, "timeout": "2s"`, 0, false, "Timeout", httpnode.ErrNodeTimeout},
+		{httpnode.StatusCancelled, "/slow", ``, 0, true, "Cancelled", httpnode.ErrCancelled},
+		{httpnode.StatusSkipped, "/ok", `, "runStatus": "skip"`, 0, false, "Skipped", "Success"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.status, func(t *testing.T) {
-			sink := newNotifySink(t, tc.failFirst)
-			node := json.RawMessage(`{"name": "nightly", "request": {"method": "POST", "url": "` + api.URL + tc.path + `"},
-				"callback": {"url": "` + api.URL + `/status", "interval": "1s"}, "retry": {"count": 0}, "onFailure": "continue",
-				"notify": {"url": "` + sink.srv.URL + `/hooks", "format": "` + tc.format + `", "on": ["succeeded", "failed", "timedOut", "skipped"],
-					"sign": {"secrets": ["${secret.HOOK}"]}, "userData": "batch-7", "tags": {"team": "media", "env": "test"}}` + tc.extra + `}`)
-			run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "notify-" + tc.status, TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
-			require.NoError(t, err)
-			res := resultOf(t, run)
-			require.Equal(t, tc.status, res.Status)
-			require.Equal(t, &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: http.StatusNoContent}, res.Notification)
-			record(t, "notify_"+strings.ToLower(tc.status)+".json", f.history(t, run))
-
-			sink.mu.Lock()
-			defer sink.mu.Unlock()
-			require.Len(t, sink.got, tc.failFirst+1, "a 503 is retried")
-			last, body := sink.got[len(sink.got)-1], sink.bodies[len(sink.bodies)-1]
-			require.Equal(t, sink.got[0].Header.Get(webhook.HeaderID), last.Header.Get(webhook.HeaderID), "webhook-id is stable across retries")
-			_, err = webhook.Verify(last.Header, body, []webhook.Secret{secret}, time.Now(), 0)
-			require.NoError(t, err, "signed with the Standard Webhooks scheme")
-
-			var doc httpnode.TaskFinish
-			if tc.format == "xml" {
-				require.Equal(t, "application/xml", last.Header.Get("Content-Type"))
-				require.NoError(t, xml.Unmarshal(body, &doc))
-				require.True(t, strings.HasPrefix(string(body), "<?xml"), "an XML document")
-			} else {
-				require.Equal(t, "application/json", last.Header.Get("Content-Type"))
-				require.NoError(t, json.Unmarshal(body, &doc))
-			}
-			j := doc.JobsDetail
-			require.Equal(t, "TaskFinish", doc.EventName)
-			require.Equal(t, tc.state, j.State)
-			require.Equal(t, tc.code, j.Code)
-			require.Equal(t, run.GetID(), j.JobID)
-			require.Equal(t, "batch-7", j.UserData)
-			require.Equal(t, []httpnode.TaskFinishTag{{Key: "env", Value: "test"}, {Key: "team", Value: "media"}}, j.Tags)
-			require.Equal(t, "nightly", j.Input.Name)
-			require.Equal(t, "POST", j.Input.Method)
-			for _, ts := range []string{j.CreationTime, j.EndTime} {
-				_, err := time.Parse(time.RFC3339Nano, ts)
-				require.NoError(t, err, ts)
-			}
-			require.Equal(t, httpnode.TaskFinishRunInfo{RunID: run.GetRunID(), WorkflowID: run.GetID(), WorkflowType: workflows.HTTPNodeName, NodeName: "nightly"}, doc.Workflow)
-			switch tc.status {
-			case httpnode.StatusSucceeded:
-				require.Equal(t, api.URL+"/ok", j.Input.URL)
-				require.Equal(t, httpnode.TaskFinishOutput{StatusCode: 200, TaskID: "t-ok", RemoteStatus: "SUCCESS", Attempts: 1, Polls: 1}, j.Output)
-				require.NotEmpty(t, j.StartTime)
-			case httpnode.StatusFailed:
-				require.Equal(t, 404, j.Output.StatusCode)
-				require.Contains(t, j.Message, "404 Not Found")
-			case httpnode.StatusTimedOut:
-				require.Equal(t, "t-slow", j.Output.TaskID)
-				require.Equal(t, "PROCESSING", j.Output.RemoteStatus)
-				require.Contains(t, j.Message, "timeout 2s passed")
-			case httpnode.StatusSkipped:
-				require.Zero(t, j.Output.Attempts)
-				require.Empty(t, j.Input.URL, "nothing was sent")
-			}
-		})
+		for _, format := range []string{httpnode.FormatJSON, httpnode.FormatXML} {
+			t.Run(tc.status+"/"+format, func(t *testing.T) {
+				notifyCase(t, f, api.URL, secret, format, tc.status, tc.path, tc.extra, tc.failFirst, tc.cancel, tc.state, tc.code)
+			})
+		}
 	}
 
 	t.Run("a failing notification does not change the result", func(t *testing.T) {
@@ -292,11 +238,7 @@ func TestHTTPNode_CancelCallsTheCancelURLOnce(t *testing.T) {
 	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "cancel-me", TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node("a", ""))
 	require.NoError(t, err)
 	require.Equal(t, "job-a", <-submitted)
-	require.Eventually(t, func() bool {
-		v, err := f.c.QueryWorkflow(context.Background(), run.GetID(), "", workflows.ProgressQuery)
-		var p workflows.Progress
-		return err == nil && v.Get(&p) == nil && p.Phase == workflows.PhaseWaiting
-	}, 30*time.Second, 50*time.Millisecond)
+	waitFor(t, f, run.GetID(), workflows.PhaseWaiting)
 	require.NoError(t, f.c.CancelWorkflow(context.Background(), run.GetID(), ""))
 	err = run.Get(context.Background(), nil)
 	var canceled *temporal.CanceledError
@@ -327,5 +269,110 @@ func resultOfFailed(t *testing.T, run client.WorkflowRun) httpnode.Result {
 	require.True(t, errors.As(err, &app), "got %v", err)
 	var res httpnode.Result
 	require.NoError(t, app.Details(&res))
+	return res
+}
+
+// notifyCase runs a node that ends with status and notifies in format, and
+// checks the TaskFinish document field by field.
+func notifyCase(t *testing.T, f *fixture, apiURL string, secret webhook.Secret, format, status, path, extra string, failFirst int, cancel bool, state, code string) {
+	sink := newNotifySink(t, failFirst)
+	node := json.RawMessage(`{"name": "nightly", "request": {"method": "POST", "url": "` + apiURL + path + `"},
+		"callback": {"url": "` + apiURL + `/status", "interval": "1s"}, "retry": {"count": 0}, "onFailure": "continue",
+		"notify": {"url": "` + sink.srv.URL + `/hooks", "format": "` + format + `", "on": ["succeeded", "failed", "timedOut", "cancelled", "skipped"],
+			"sign": {"secrets": ["${secret.HOOK}"]}, "userData": "batch-7", "tags": {"team": "media", "env": "test"}}` + extra + `}`)
+	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "notify-" + status + "-" + format, TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
+	require.NoError(t, err)
+	if cancel {
+		waitFor(t, f, run.GetID(), workflows.PhaseWaiting)
+		require.NoError(t, f.c.CancelWorkflow(context.Background(), run.GetID(), ""))
+	}
+	res := endResult(t, run)
+	require.Equal(t, status, res.Status)
+	require.Equal(t, &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: http.StatusNoContent}, res.Notification)
+	if format == httpnode.FormatJSON {
+		record(t, "notify_"+strings.ToLower(status)+".json", f.history(t, run))
+	}
+
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	require.Len(t, sink.got, failFirst+1, "a 503 is retried")
+	last, body := sink.got[len(sink.got)-1], sink.bodies[len(sink.bodies)-1]
+	require.Equal(t, sink.got[0].Header.Get(webhook.HeaderID), last.Header.Get(webhook.HeaderID), "webhook-id is stable across retries")
+	_, err = webhook.Verify(last.Header, body, []webhook.Secret{secret}, time.Now(), 0)
+	require.NoError(t, err, "signed with the Standard Webhooks scheme")
+
+	var doc httpnode.TaskFinish
+	if format == "xml" {
+		require.Equal(t, "application/xml", last.Header.Get("Content-Type"))
+		require.NoError(t, xml.Unmarshal(body, &doc))
+		require.True(t, strings.HasPrefix(string(body), "<?xml"), "an XML document")
+	} else {
+		require.Equal(t, "application/json", last.Header.Get("Content-Type"))
+		require.NoError(t, json.Unmarshal(body, &doc))
+	}
+	j := doc.JobsDetail
+	require.Equal(t, "TaskFinish", doc.EventName)
+	require.Equal(t, state, j.State)
+	require.Equal(t, code, j.Code)
+	require.Equal(t, run.GetID(), j.JobID)
+	require.Equal(t, "batch-7", j.UserData)
+	require.Equal(t, []httpnode.TaskFinishTag{{Key: "env", Value: "test"}, {Key: "team", Value: "media"}}, j.Tags)
+	require.Equal(t, "nightly", j.Input.Name)
+	require.Equal(t, "POST", j.Input.Method)
+	for _, ts := range []string{j.CreationTime, j.EndTime} {
+		_, err := time.Parse(time.RFC3339Nano, ts)
+		require.NoError(t, err, ts)
+	}
+	require.Equal(t, httpnode.TaskFinishRunInfo{RunID: run.GetRunID(), WorkflowID: run.GetID(), WorkflowType: workflows.HTTPNodeName, NodeName: "nightly"}, doc.Workflow)
+	switch status {
+	case httpnode.StatusSucceeded:
+		require.Equal(t, apiURL+"/ok", j.Input.URL)
+		require.Equal(t, httpnode.TaskFinishOutput{StatusCode: 200, TaskID: "t-ok", RemoteStatus: "SUCCESS", Attempts: 1, Polls: 1}, j.Output)
+		require.NotEmpty(t, j.StartTime)
+	case httpnode.StatusFailed:
+		require.Equal(t, 404, j.Output.StatusCode)
+		require.Contains(t, j.Message, "404 Not Found")
+	case httpnode.StatusTimedOut:
+		require.Equal(t, "t-slow", j.Output.TaskID)
+		require.Equal(t, "PROCESSING", j.Output.RemoteStatus)
+		require.Contains(t, j.Message, "timeout 2s passed")
+	case httpnode.StatusCancelled:
+		require.Equal(t, "t-slow", j.Output.TaskID)
+		require.Equal(t, "node: cancelled", j.Message)
+	case httpnode.StatusSkipped:
+		require.Zero(t, j.Output.Attempts)
+		require.Empty(t, j.Input.URL, "nothing was sent")
+	}
+}
+
+// waitFor waits until the node's progress reports phase.
+func waitFor(t *testing.T, f *fixture, id, phase string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		v, err := f.c.QueryWorkflow(context.Background(), id, "", workflows.ProgressQuery)
+		var p workflows.Progress
+		return err == nil && v.Get(&p) == nil && p.Phase == phase
+	}, 30*time.Second, 50*time.Millisecond)
+}
+
+// endResult is a node's result however it ended: completed, failed
+// (onFailure abort) or cancelled.
+func endResult(t *testing.T, run client.WorkflowRun) httpnode.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var res httpnode.Result
+	err := run.Get(ctx, &res)
+	var app *temporal.ApplicationError
+	var canceled *temporal.CanceledError
+	switch {
+	case err == nil:
+	case errors.As(err, &app):
+		require.NoError(t, app.Details(&res))
+	case errors.As(err, &canceled):
+		require.NoError(t, canceled.Details(&res))
+	default:
+		require.NoError(t, err)
+	}
 	return res
 }

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/workflows"
 )
 
 // Every example validates, but the one that shows validation errors.
@@ -81,4 +83,14 @@ func TestExamples_RunAsDocumented(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestProgressLine(t *testing.T) {
+	at := time.Date(2026, 11, 24, 10, 0, 5, 0, time.Local)
+	require.Equal(t, "attempt 1 · waiting · task t1 · polls 2 · remote status PROCESSING · next poll 10:00:05",
+		progressLine(workflows.Progress{Phase: workflows.PhaseWaiting, Attempt: 1, TaskID: "t1", Polls: 2, LastStatus: "PROCESSING", NextPollTime: &at}))
+	require.Equal(t, "attempt 1 · waiting · polls 0 · callbacks 1 · remote status Running · waiting for the callback until 10:00:05",
+		progressLine(workflows.Progress{Phase: workflows.PhaseWaiting, Attempt: 1, Pushes: 1, LastStatus: "Running", PushDeadline: &at}))
+	require.Equal(t, "attempt 1 · retry-wait · next try 10:00:05",
+		progressLine(workflows.Progress{Phase: workflows.PhaseRetryWait, Attempt: 1, NextTryTime: &at}))
 }

@@ -130,8 +130,14 @@ func progressLine(p workflows.Progress) string {
 	if p.Phase == workflows.PhaseWaiting || p.Polls > 0 {
 		parts = append(parts, fmt.Sprintf("polls %d", p.Polls))
 	}
+	if p.Pushes > 0 {
+		parts = append(parts, fmt.Sprintf("callbacks %d", p.Pushes))
+	}
 	if p.LastStatus != "" {
 		parts = append(parts, "remote status "+p.LastStatus)
+	}
+	if p.PushDeadline != nil {
+		parts = append(parts, "waiting for the callback until "+p.PushDeadline.Local().Format(time.TimeOnly))
 	}
 	if p.NextPollTime != nil {
 		parts = append(parts, "next poll "+p.NextPollTime.Local().Format(time.TimeOnly))

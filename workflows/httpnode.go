@@ -506,6 +506,9 @@ func (r *nodeRun) nextWait(ctx workflow.Context, check *pollCheck, runPolls int)
 func (r *nodeRun) setWaiting(next time.Time) {
 	cur := &r.st.Current
 	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID, NextPollTime: &next, Stuck: cur.Stuck}
+	if r.node.Callback.Mode == httpnode.ModePush { // no poll: the wait ends at the deadline
+		r.progress.NextPollTime, r.progress.PushDeadline = nil, &next
+	}
 	if cur.Stuck {
 		r.progress.StatusSince = &cur.StatusSince
 	}

@@ -74,6 +74,12 @@ func TestHTTPNode_PushedStatusesAndRefusals(t *testing.T) {
 	at(3*time.Minute, "stale", "another-attempt", "d2", `{"status": "SUCCESS"}`)
 	at(4*time.Minute, "unreadable", "", "d3", `{"state": "SUCCESS"}`)
 	at(time.Hour, "final", "", "d4", `{"status": "SUCCESS"}`)
+	var progress Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&progress))
+	}, 5*time.Minute)
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(pushNode))
 
 	res := result(t, env)
@@ -83,6 +89,10 @@ func TestHTTPNode_PushedStatusesAndRefusals(t *testing.T) {
 	require.Equal(t, "t1", res.TaskID)
 	require.Equal(t, time.Hour, res.EndTime.Sub(res.StartTime), "the node ended with the final push")
 	require.Equal(t, &CallbackAck{Status: "PROCESSING"}, answers["progress"].ack)
+	require.Equal(t, 1, progress.Pushes)
+	require.Equal(t, "PROCESSING", progress.LastStatus)
+	require.Nil(t, progress.NextPollTime, "no poll in push mode")
+	require.Equal(t, res.StartTime.Add(2*time.Hour), *progress.PushDeadline, "the wait ends at the deadline")
 	require.Equal(t, RejectDuplicate, *answers["replay"].reject)
 	require.Equal(t, RejectStale, *answers["stale"].reject)
 	require.Equal(t, RejectUnreadable, *answers["unreadable"].reject)

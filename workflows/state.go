@@ -59,6 +59,8 @@ type Progress struct {
 	LastStatus   string     `json:"lastStatus,omitempty"`
 	TaskID       string     `json:"taskId,omitempty"`
 	NextPollTime *time.Time `json:"nextPollTime,omitempty"`
+	// PushDeadline is when a node in push mode stops waiting for a callback.
+	PushDeadline *time.Time `json:"pushDeadline,omitempty"`
 	NextTryTime  *time.Time `json:"nextTryTime,omitempty"`
 	// Stuck: the remote status has not changed since StatusSince for longer
 	// than the node allows.
