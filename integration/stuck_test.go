@@ -45,6 +45,11 @@ func TestHTTPNode_StuckNodeIsFindable(t *testing.T) {
 	require.True(t, res.Stuck)
 	require.Eventually(t, func() bool {
 		resp, err := f.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns, Query: activities.StuckSearchAttribute + " = true"})
-		return err == nil && len(resp.GetExecutions()) == 1 && resp.GetExecutions()[0].GetExecution().GetWorkflowId() == run.GetID()
+		for _, e := range resp.GetExecutions() { // earlier runs of this test (-count) may be listed too
+			if err == nil && e.GetExecution().GetRunId() == run.GetRunID() {
+				return true
+			}
+		}
+		return false
 	}, 10*time.Second, 100*time.Millisecond, "the stuck node is found by its search attribute")
 }
