@@ -103,12 +103,14 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 // *http.Request; every resolved secret value is added to m.
 func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker, opts sendOptions) (*http.Request, error) {
 	var missing []string
+	noReceiver := false
 	m.add(opts.token)
 	// field and key name the field in messages (joined only then)
 	resolve := func(field, key, s string) string {
 		return httpnode.ReplaceRefs(s, func(ref string) string {
 			if ref == "callbackUrl" {
-				if opts.callbackURL == "" {
+				if opts.callbackURL == "" && !noReceiver {
+					noReceiver = true
 					missing = append(missing, fmt.Sprintf("%s.%s%s: ${callbackUrl} has no value: this worker serves no callback receiver (start it with --callback-addr and --callback-base-url)", step, field, key))
 				}
 				return opts.callbackURL
@@ -183,7 +185,11 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing) // maps were ranged in random order
-		return nil, nonRetryable(httpnode.ErrSecretNotFound, "%s", strings.Join(missing, "; "))
+		errType := httpnode.ErrSecretNotFound
+		if noReceiver {
+			errType = httpnode.ErrNoCallbackReceiver
+		}
+		return nil, nonRetryable(errType, "%s", strings.Join(missing, "; "))
 	}
 	if q != nil {
 		u.RawQuery = q.Encode()

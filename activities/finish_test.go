@@ -136,6 +136,6 @@ func TestSendRequest_CallbackURL(t *testing.T) {
 
 	// without a receiver, nothing is sent
 	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
-	app := requireAppError(t, err, httpnode.ErrSecretNotFound, false)
+	app := requireAppError(t, err, httpnode.ErrNoCallbackReceiver, false)
 	require.Contains(t, app.Message(), "this worker serves no callback receiver")
 }

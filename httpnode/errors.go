@@ -25,6 +25,7 @@ const (
 	ErrRedirectLoop         = "RedirectLoop"         // redirects looped or went past maxRedirects
 	ErrLimitExceeded        = "LimitExceeded"        // a request or response is larger than the worker's limits
 	ErrCancelled            = "Cancelled"            // the node was cancelled (CLI, UI, parent)
+	ErrNoCallbackReceiver   = "NoCallbackReceiver"   // a push node ran on a worker without a callback receiver
 )
 
 // FieldError is one validation problem: the field path and what is wrong.

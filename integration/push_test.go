@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/httpnode/httpnode/activities"
@@ -257,6 +258,9 @@ func TestHTTPNode_PushWithoutReceiverFailsClearly(t *testing.T) {
 	rm := newRemote(t)
 	err := f.start(t, pushNode(rm, httpnode.ModePush, "")).Get(context.Background(), nil)
 	require.ErrorContains(t, err, "this worker serves no callback receiver (start it with --callback-addr")
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, err, &app)
+	require.Equal(t, httpnode.ErrNoCallbackReceiver, app.Type())
 	select {
 	case <-rm.got:
 		t.Fatal("nothing was sent")
