@@ -67,7 +67,7 @@ func (n Node) Validate() error {
 		case cb.URL != "" && cb.Mode == ModeLocation:
 			add("callback.url", "is not used with mode \"location\" (the main response's Location header is polled)")
 		}
-		if cb.Pushed() && !n.Request.mentions(CallbackURLRef) {
+		if cb.Pushed() && !n.Request.Mentions(CallbackURLRef) {
 			add("callback.mode", "%q needs the remote to learn where to call back: put ${callbackUrl} in request.body, request.query or request.headers", cb.Mode)
 		}
 		if cb.PushStatusField != "" && !validPath(cb.PushStatusField) {
@@ -137,9 +137,10 @@ func (n Node) Validate() error {
 	return &ValidationError{Problems: errs}
 }
 
-// mentions reports whether ref stands in r's query, headers or body.
-func (r Request) mentions(ref string) bool {
-	if strings.Contains(string(r.Body), ref) {
+// Mentions reports whether the reference ref (such as "${taskId}") stands in
+// r's URL, query, headers or body.
+func (r Request) Mentions(ref string) bool {
+	if strings.Contains(r.URL, ref) || strings.Contains(string(r.Body), ref) {
 		return true
 	}
 	for _, v := range r.Query {

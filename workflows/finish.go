@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -77,7 +76,7 @@ func (r *nodeRun) cancelJob(ctx workflow.Context) *httpnode.CallOutcome {
 	switch {
 	case cur.Response == nil:
 		return skipped("the main request was not answered, so there is no job to cancel")
-	case cur.TaskID == "" && mentionsTaskID(c):
+	case cur.TaskID == "" && c.Mentions(httpnode.TaskIDRef):
 		return skipped("the cancel request needs ${taskId}, and the main response had none")
 	}
 	vars := r.attemptVars()
@@ -154,12 +153,6 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
-}
-
-func mentionsTaskID(r httpnode.Request) bool {
-	return strings.Contains(r.URL, httpnode.TaskIDRef) || strings.Contains(string(r.Body), httpnode.TaskIDRef) ||
-		slices.ContainsFunc(slices.Collect(maps.Values(r.Query)), func(v string) bool { return strings.Contains(v, httpnode.TaskIDRef) }) ||
-		slices.ContainsFunc(slices.Collect(maps.Values(r.Headers)), func(v string) bool { return strings.Contains(v, httpnode.TaskIDRef) })
 }
 
 func skipped(why string) *httpnode.CallOutcome {
