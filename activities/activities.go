@@ -11,13 +11,16 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/callbackurl"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
 // Activities are the node's activities. Register a value built by New on the
 // worker; workflows call the methods through a nil *Activities.
 type Activities struct {
 	Clients *ClientFactory
-	Secrets SecretSource
+	// Secrets are the secrets nodes may use, each for the hosts it is
+	// bound to; the worker's own keys are not among them.
+	Secrets *secrets.Nodes
 	// Params are the worker's global parameters; Zone the default time
 	// zone of time macros (UTC when nil).
 	Params map[string]string
@@ -36,13 +39,14 @@ type Activities struct {
 //	temporal operator search-attribute create --name HttpNodeStuck --type Bool
 const StuckSearchAttribute = "HttpNodeStuck"
 
-// New returns Activities with a client factory for cfg and the given secret
-// source (SecretStore{} when nil), no global parameters and UTC.
-func New(secrets SecretSource, cfg ClientConfig) *Activities {
-	if secrets == nil {
-		secrets = SecretStore{}
+// New returns Activities with a client factory for cfg and the given node
+// secrets (HTTPNODE_SECRET_* with their bindings when nil), no global
+// parameters and UTC.
+func New(nodeSecrets *secrets.Nodes, cfg ClientConfig) *Activities {
+	if nodeSecrets == nil {
+		nodeSecrets = &secrets.Nodes{}
 	}
-	return &Activities{Clients: NewClientFactory(cfg), Secrets: secrets}
+	return &Activities{Clients: NewClientFactory(cfg), Secrets: nodeSecrets}
 }
 
 // SendRequestInput is one attempt's main request. Request has its defaults
@@ -50,6 +54,10 @@ func New(secrets SecretSource, cfg ClientConfig) *Activities {
 type SendRequestInput struct {
 	Request        httpnode.Request `json:"request"`
 	IdempotencyKey string           `json:"idempotencyKey,omitempty"`
+	// Secrets are every secret the node uses (see Rendered.SecretUses):
+	// each is checked for its destination before the main request is sent,
+	// so that a node whose later requests could not be sent sends nothing.
+	Secrets []httpnode.SecretUse `json:"secrets,omitempty"`
 }
 
 // SendRequestOutput is the request as sent (secrets masked) and the response.
@@ -72,6 +80,9 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 	opts.retry = activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
 	if a.Callbacks != nil && activity.IsActivity(ctx) {
 		opts.callbackURL, opts.token = a.Callbacks.URL(activity.GetInfo(ctx).WorkflowExecution.ID, in.IdempotencyKey)
+	}
+	if err := a.CheckSecrets(in.Secrets); err != nil {
+		return SendRequestOutput{}, err
 	}
 	ex, err := a.exchange(ctx, "request", in.Request, opts)
 	if err != nil {

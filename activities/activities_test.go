@@ -18,21 +18,35 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
+// loopback binds the tests' secrets to their servers on 127.0.0.1.
+const loopback = "http://127.0.0.1:*,https://127.0.0.1:*"
+
 var testEnv = map[string]string{
-	"HTTPNODE_SECRET_TOKEN": "tok-123456",
-	"HTTPNODE_SECRET_PASS":  "pa ss&word",
-	"HTTPNODE_SECRET_KEY":   "key-987654",
-	"HTTPNODE_SECRET_HOOK":  "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"HTTPNODE_SECRET_TOKEN":       "tok-123456",
+	"HTTPNODE_SECRET_TOKEN_HOSTS": loopback,
+	"HTTPNODE_SECRET_PASS":        "pa ss&word",
+	"HTTPNODE_SECRET_PASS_HOSTS":  loopback,
+	"HTTPNODE_SECRET_KEY":         "key-987654",
+	"HTTPNODE_SECRET_KEY_HOSTS":   loopback,
+	"HTTPNODE_SECRET_HOOK":        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"HTTPNODE_SECRET_HOOK_HOSTS":  loopback,
 }
 
-var testSecrets = SecretStore{LookupEnv: func(k string) (string, bool) {
-	v, ok := testEnv[k]
-	return v, ok
-}}
+// testSecrets are the node secrets of testEnv.
+func testSecrets() *secrets.Nodes { return envSecrets(testEnv) }
 
-func newActivities() *Activities { return New(testSecrets, ClientConfig{Policy: egress.Loopback()}) }
+// envSecrets are node secrets read from env instead of the process's.
+func envSecrets(env map[string]string) *secrets.Nodes {
+	return &secrets.Nodes{Store: secrets.Store{LookupEnv: func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}}}
+}
+
+func newActivities() *Activities { return New(testSecrets(), ClientConfig{Policy: egress.Loopback()}) }
 
 // request returns a valid request to url with defaults applied.
 func request(method, url string) httpnode.Request {

@@ -76,6 +76,8 @@ func transportError(activityCtx context.Context, step string, sent httpnode.Sent
 		return nonRetryable(httpnode.ErrDestinationDenied, "%s: %s: %v", step, target, denied)
 	case errors.As(err, &unchecked):
 		return nonRetryable(httpnode.ErrDestinationDenied, "%s: %s: %v", step, target, unchecked)
+	case errors.As(err, &redirect) && redirect.cert:
+		return nonRetryable(httpnode.ErrSecretNotBound, "%s: %s: %v", step, target, redirect)
 	case errors.As(err, &redirect):
 		return nonRetryable(httpnode.ErrRedirectLoop, "%s: %s: %v", step, target, redirect)
 	case strings.Contains(err.Error(), "server response headers exceeded"):
@@ -85,7 +87,7 @@ func transportError(activityCtx context.Context, step string, sent httpnode.Sent
 	case errors.Is(err, context.DeadlineExceeded):
 		return temporal.NewApplicationError(fmt.Sprintf("%s: %s: no response within %s (raise %s.timeout if the remote is slow)", step, target, timeout, step), httpnode.ErrTimeout)
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):
-		return nonRetryable(httpnode.ErrTLS, "%s: %s: certificate verification failed: %v (set %s.tls.caFile to trust a private CA)", step, target, rootCause(err), step)
+		return nonRetryable(httpnode.ErrTLS, "%s: %s: certificate verification failed: %v (set %s.tls.ca or tls.caFile to trust a private CA)", step, target, rootCause(err), step)
 	}
 	return temporal.NewApplicationError(fmt.Sprintf("%s: %s: %v", step, target, rootCause(err)), httpnode.ErrTransport)
 }

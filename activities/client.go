@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -32,6 +33,9 @@ type ClientConfig struct {
 	// ProxyEnv is the proxy environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY);
 	// nil reads the process environment once.
 	ProxyEnv *httpproxy.Config
+	// TLSDir is the directory whose files nodes may name as tls.caFile,
+	// certFile and keyFile (the operator's --tls-dir); "" offers none.
+	TLSDir string
 }
 
 // DefaultResponseHeaderTimeout is the ResponseHeaderTimeout when unset.
@@ -59,8 +63,9 @@ type transport struct {
 }
 
 type transportKey struct {
-	tls   httpnode.TLS
-	proxy string
+	tls      httpnode.TLS
+	material [32]byte // of the PEM from secrets: a rotated secret gets a new transport
+	proxy    string
 }
 
 // NewClientFactory returns a factory with no transports yet.
@@ -89,19 +94,21 @@ func NewClientFactory(cfg ClientConfig) *ClientFactory {
 // Policy returns the egress policy in force.
 func (f *ClientFactory) Policy() *egress.Policy { return f.cfg.Policy }
 
-// Client returns a client for r: its TLS and proxy options, and its redirect
-// rule (not followed unless r.FollowRedirects; then bounded, every hop checked
-// against the policy, credentials dropped when the host changes). Errors
-// name the field at fault (a CA file that cannot be read, say).
-func (f *ClientFactory) Client(r httpnode.Request) (*http.Client, error) {
-	key := transportKey{proxy: r.Proxy}
+// Client returns a client for r: its TLS (with the PEM material m took
+// from secrets) and proxy options, and its redirect rule (not followed
+// unless r.FollowRedirects; then bounded, every hop checked against the
+// policy, credentials and the secrets in c dropped when a hop leaves where
+// they may go). Errors name the field at fault (a CA file that cannot be
+// read, say).
+func (f *ClientFactory) Client(r httpnode.Request, m tlsMaterial, c carried) (*http.Client, error) {
+	key := transportKey{proxy: r.Proxy, material: m.sum()}
 	if r.TLS != nil {
 		key.tls = *r.TLS
 	}
 	f.mu.Lock()
 	tr, ok := f.transports[key]
 	if !ok {
-		t, err := f.newTransport(key)
+		t, err := f.newTransport(key, m)
 		if err != nil {
 			f.mu.Unlock()
 			return nil, err
@@ -113,11 +120,11 @@ func (f *ClientFactory) Client(r httpnode.Request) (*http.Client, error) {
 	if !r.FollowRedirects {
 		return tr.noRedirect, nil
 	}
-	return &http.Client{Transport: tr.t, CheckRedirect: f.redirectRule(r)}, nil
+	return &http.Client{Transport: tr.t, CheckRedirect: f.redirectRule(r, c)}, nil
 }
 
-func (f *ClientFactory) newTransport(key transportKey) (*http.Transport, error) {
-	tlsConf, err := tlsConfig(key.tls)
+func (f *ClientFactory) newTransport(key transportKey, m tlsMaterial) (*http.Transport, error) {
+	tlsConf, err := f.tlsConfig(key.tls, m)
 	if err != nil {
 		return nil, err
 	}
@@ -209,27 +216,77 @@ func hostPort(u *url.URL) string {
 	return net.JoinHostPort(u.Hostname(), strconv.Itoa(port(u)))
 }
 
-func tlsConfig(t httpnode.TLS) (*tls.Config, error) {
+// tlsMaterial is the PEM a request's TLS takes from secrets (tls.ca,
+// tls.cert, tls.key), filled in at send time.
+type tlsMaterial struct{ ca, cert, key string }
+
+func (m tlsMaterial) sum() [32]byte {
+	if m == (tlsMaterial{}) {
+		return [32]byte{}
+	}
+	return sha256.Sum256([]byte(m.ca + "\x00" + m.cert + "\x00" + m.key))
+}
+
+// tlsConfig is the TLS configuration of t: its PEM from m or from files
+// under the worker's TLS directory, which are read only there (os.Root: no
+// path, link or .. leads out of it).
+func (f *ClientFactory) tlsConfig(t httpnode.TLS, m tlsMaterial) (*tls.Config, error) {
 	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify, ServerName: t.ServerName}
+	ca, cert, key := []byte(m.ca), []byte(m.cert), []byte(m.key)
+	caField, certField := "tls.ca", "tls.cert/key"
 	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+		b, err := f.tlsFile("tls.caFile", t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls.caFile: cannot read %q on the worker: %v", t.CAFile, unwrapPathError(err))
+			return nil, err
 		}
+		ca, caField = b, "tls.caFile"
+	}
+	if t.CertFile != "" {
+		var err error
+		if cert, err = f.tlsFile("tls.certFile", t.CertFile); err != nil {
+			return nil, err
+		}
+		if key, err = f.tlsFile("tls.keyFile", t.KeyFile); err != nil {
+			return nil, err
+		}
+		certField = "tls.certFile/keyFile"
+	}
+	if len(ca) > 0 {
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.caFile: %q holds no PEM certificate", t.CAFile)
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, fmt.Errorf("%s: holds no PEM certificate", caField)
 		}
 		conf.RootCAs = pool
 	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if len(cert) > 0 {
+		pair, err := tls.X509KeyPair(cert, key)
 		if err != nil {
-			return nil, fmt.Errorf("tls.certFile/keyFile: cannot load the client certificate: %v", unwrapPathError(err))
+			// the error names no key material, but may quote a PEM type
+			return nil, fmt.Errorf("%s: cannot load the client certificate: %v", certField, err)
 		}
-		conf.Certificates = []tls.Certificate{cert}
+		conf.Certificates = []tls.Certificate{pair}
 	}
 	return conf, nil
+}
+
+// tlsFile reads name from the worker's TLS directory.
+func (f *ClientFactory) tlsFile(field, name string) ([]byte, error) {
+	if f.cfg.TLSDir == "" {
+		return nil, fmt.Errorf("%s: this worker offers no TLS files (its operator sets --tls-dir; or put the PEM in a secret and use ca, cert and key)", field)
+	}
+	if !httpnode.LocalTLSFile(name) {
+		return nil, fmt.Errorf("%s: must name a file in the worker's TLS directory, relative to it", field)
+	}
+	root, err := os.OpenRoot(f.cfg.TLSDir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the worker's TLS directory cannot be opened: %v", field, unwrapPathError(err))
+	}
+	defer root.Close()
+	b, err := root.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: cannot read %q in the worker's TLS directory: %v", field, name, unwrapPathError(err))
+	}
+	return b, nil
 }
 
 func unwrapPathError(err error) error {

@@ -46,7 +46,7 @@ func newSentinel(t *testing.T, addr string, h http.Handler) *sentinel {
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status": "SUCCESS"}`)) }
 
 func policyActivities(p *egress.Policy) *Activities {
-	return New(testSecrets, ClientConfig{Policy: p})
+	return New(testSecrets(), ClientConfig{Policy: p})
 }
 
 func TestSendRequest_DefaultPolicyDeniesInternalDestinations(t *testing.T) {
@@ -115,7 +115,7 @@ func TestSendRequest_ProxyEnvironmentDoesNotBypassThePolicy(t *testing.T) {
 	proxy := newSentinel(t, "127.0.0.1:0", http.HandlerFunc(ok))
 	t.Setenv("HTTP_PROXY", proxy.URL)
 	t.Setenv("HTTPS_PROXY", proxy.URL)
-	a := New(testSecrets, ClientConfig{}) // reads the proxy variables
+	a := New(testSecrets(), ClientConfig{}) // reads the proxy variables
 	for _, u := range []string{"http://10.1.2.3/jobs", "http://169.254.169.254/", "http://0x7f000001/", "http://unresolvable.invalid/jobs"} {
 		_, err := a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", u)})
 		requireAppError(t, err, httpnode.ErrDestinationDenied, false)
@@ -123,7 +123,7 @@ func TestSendRequest_ProxyEnvironmentDoesNotBypassThePolicy(t *testing.T) {
 	require.Zero(t, proxy.conns.Load(), "the proxy was never asked to reach a denied destination")
 
 	// a host name the operator allowed goes through the operator's proxy
-	a = New(testSecrets, ClientConfig{Policy: &egress.Policy{AllowHosts: []string{"jobs.internal"}}})
+	a = New(testSecrets(), ClientConfig{Policy: &egress.Policy{AllowHosts: []string{"jobs.internal"}}})
 	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", "http://jobs.internal/jobs")})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, proxy.conns.Load())
@@ -227,7 +227,8 @@ func TestSendRequest_Limits(t *testing.T) {
 
 	// a secret or parameter can make a request too large only at send time
 	testEnv["HTTPNODE_SECRET_HUGE"] = strings.Repeat("h", httpnode.MaxHeaderBytes)
-	t.Cleanup(func() { delete(testEnv, "HTTPNODE_SECRET_HUGE") })
+	testEnv["HTTPNODE_SECRET_HUGE_HOSTS"] = loopback
+	t.Cleanup(func() { delete(testEnv, "HTTPNODE_SECRET_HUGE"); delete(testEnv, "HTTPNODE_SECRET_HUGE_HOSTS") })
 	r := request("GET", big.URL)
 	r.Headers = map[string]string{"X-Api-Key": "${secret.HUGE}"}
 	conns := big.conns.Load()
@@ -243,7 +244,7 @@ func TestSendRequest_Limits(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}))
-	a := New(testSecrets, ClientConfig{Policy: egress.Loopback(), ResponseHeaderTimeout: 50 * time.Millisecond})
+	a := New(testSecrets(), ClientConfig{Policy: egress.Loopback(), ResponseHeaderTimeout: 50 * time.Millisecond})
 	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", slow.URL)})
 	app = requireAppError(t, err, httpnode.ErrTimeout, true)
 	require.Contains(t, app.Message(), "--response-header-timeout")

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
 // exchange is one request and its response, as the activities report them.
@@ -50,11 +51,11 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	m := &masker{}
 	tryCtx, cancel := context.WithTimeout(ctx, r.Timeout.D())
 	defer cancel()
-	req, err := a.build(tryCtx, step, r, m, opts)
+	req, fill, err := a.build(tryCtx, step, r, m, opts)
 	if err != nil {
 		return nil, err
 	}
-	client, err := a.Clients.Client(r)
+	client, err := a.Clients.Client(r, fill.tls, fill.carried)
 	if err != nil {
 		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.%v", step, err)
 	}
@@ -99,51 +100,34 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	return ex, nil
 }
 
-// build resolves secrets and ${callbackUrl}, signs, and makes the
-// *http.Request; every resolved secret value is added to m.
-func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker, opts sendOptions) (*http.Request, error) {
-	var missing []string
-	noReceiver := false
+// build fills in secrets and ${callbackUrl} (each secret checked against
+// the request's destination), signs, and makes the *http.Request; every
+// value put in is added to m. The filler says what the request carries.
+func (a *Activities) build(ctx context.Context, step string, r httpnode.Request, m *masker, opts sendOptions) (*http.Request, *filler, error) {
 	m.add(opts.token)
-	// field and key name the field in messages (joined only then)
-	resolve := func(field, key, s string) string {
-		return httpnode.ReplaceRefs(s, func(ref string) string {
-			if ref == "callbackUrl" {
-				if opts.callbackURL == "" && !noReceiver {
-					noReceiver = true
-					missing = append(missing, fmt.Sprintf("%s.%s%s: ${callbackUrl} has no value: this worker serves no callback receiver (start it with --callback-addr and --callback-base-url)", step, field, key))
-				}
-				return opts.callbackURL
-			}
-			name, ok := strings.CutPrefix(ref, "secret.")
-			if !ok {
-				return "${" + ref + "}"
-			}
-			v, ok := a.Secrets.Secret(name)
-			if !ok {
-				missing = append(missing, fmt.Sprintf("%s.%s%s: secret %s is not set (set %s)", step, field, key, name, a.Secrets.Where(name)))
-				return ""
-			}
-			m.add(v)
-			return v
-		})
+	dest, err := url.Parse(r.URL)
+	if err != nil || !httpnode.IsAbsoluteHTTP(dest) {
+		return nil, nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
+	f := &filler{nodes: a.Secrets, dest: dest, step: step, mask: m, callbackURL: opts.callbackURL}
 	if bytes.Contains(r.Body, []byte(httpnode.CallbackURLRef)) {
 		// the URL holds no character JSON would escape
-		r.Body = bytes.ReplaceAll(r.Body, []byte(httpnode.CallbackURLRef), []byte(resolve("body", "", httpnode.CallbackURLRef)))
+		cb, _ := f.refs("body", httpnode.CallbackURLRef)
+		r.Body = bytes.ReplaceAll(r.Body, []byte(httpnode.CallbackURLRef), []byte(cb))
 	}
 	body, contentType, err := encodeBody(r)
 	if err != nil {
-		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
+		return nil, nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.body: %v", step, err)
 	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, rd)
-	if err != nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
-		return nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
+	if err != nil {
+		return nil, nil, nonRetryable(httpnode.ErrInvalidRequest, "%s.url: %q is not an absolute http(s) URL", step, r.URL)
 	}
+	f.dest = req.URL
 	u := req.URL
 	queryAuth := r.Auth != nil && r.Auth.Type == "apiKey" && r.Auth.In == "query"
 	var q url.Values
@@ -151,28 +135,14 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		q = u.Query()
 	}
 	for k, v := range r.Query {
-		q.Set(k, resolve("query.", k, v))
+		q.Set(k, first(f.refs("query."+k, v)))
 	}
 	header := make(http.Header, len(r.Headers)+4)
 	for k, v := range r.Headers {
-		header.Set(k, resolve("headers.", k, v))
+		f.header(header, k, "headers."+k, v)
 	}
 	if au := r.Auth; au != nil {
-		switch au.Type {
-		case "bearer":
-			header.Set("Authorization", "Bearer "+resolve("auth.token", "", au.Token))
-		case "basic":
-			user, pass := resolve("auth.username", "", au.Username), resolve("auth.password", "", au.Password)
-			header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-		case "apiKey":
-			name := orDefault(au.Name, "X-API-Key")
-			if queryAuth {
-				q.Set(name, resolve("auth.key", "", au.Key))
-			} else {
-				header.Set(name, resolve("auth.key", "", au.Key))
-			}
-		}
-		m.add(header.Get("Authorization"))
+		a.fillAuth(f, *au, header, q, queryAuth)
 	}
 	if k := opts.idempotencyKey; k != "" {
 		header[HeaderIdempotencyKey] = []string{k}
@@ -181,15 +151,14 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		}
 	}
 	if r.Sign != nil {
-		a.sign(step, r.Sign, header, opts.msgID, body, m, &missing)
+		sign(f, r.Sign, header, opts.msgID, body)
 	}
-	if len(missing) > 0 {
-		slices.Sort(missing) // maps were ranged in random order
-		errType := httpnode.ErrSecretNotFound
-		if noReceiver {
-			errType = httpnode.ErrNoCallbackReceiver
-		}
-		return nil, nonRetryable(errType, "%s", strings.Join(missing, "; "))
+	if r.TLS.UsesSecrets() {
+		f.fillTLS(*r.TLS)
+	}
+	f.checkProxy(r)
+	if err := f.err(); err != nil {
+		return nil, nil, err
 	}
 	if q != nil {
 		u.RawQuery = q.Encode()
@@ -201,8 +170,35 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 		header.Set("User-Agent", UserAgent)
 	}
 	req.Header = header
-	return req, nil
+	return req, f, nil
 }
+
+// fillAuth sets the request's credentials from the node's auth.
+func (a *Activities) fillAuth(f *filler, au httpnode.Auth, header http.Header, q url.Values, queryAuth bool) {
+	switch au.Type {
+	case "bearer":
+		tok, b, _ := f.secretRef("auth.token", au.Token)
+		header.Set("Authorization", "Bearer "+tok)
+		f.carry("Authorization", b)
+	case "basic":
+		user, ub := f.refs("auth.username", au.Username)
+		pass, pb, _ := f.secretRef("auth.password", au.Password)
+		header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+		f.carry("Authorization", append(ub, pb)...)
+	case "apiKey":
+		name := orDefault(au.Name, "X-API-Key")
+		key, b, _ := f.secretRef("auth.key", au.Key)
+		if queryAuth {
+			q.Set(name, key)
+		} else {
+			header.Set(name, key)
+			f.carry(name, b)
+		}
+	}
+	f.mask.add(header.Get("Authorization"))
+}
+
+func first(s string, _ []secrets.Binding) string { return s }
 
 // requestSize is the size of req as it goes out, secrets and parameters in;
 // url is req.URL as text.
@@ -266,11 +262,10 @@ func encodeBody(r httpnode.Request) ([]byte, string, error) {
 	}
 }
 
-// sensitive headers are shown as their scheme and *** in results.
-var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "Api-Key", "Apikey", "X-Auth-Token", "X-Access-Token"}
-
+// maskHeader shows a sensitive header as its scheme and ***, and any other
+// with the secrets in it masked.
 func maskHeader(k, v string, m *masker) string {
-	if slices.Contains(sensitiveHeaders, http.CanonicalHeaderKey(k)) {
+	if httpnode.IsSensitiveHeader(k) {
 		if scheme, _, ok := strings.Cut(v, " "); ok && !strings.Contains(scheme, "=") {
 			return scheme + " " + mask
 		}

@@ -29,26 +29,6 @@ func TestLoadParams(t *testing.T) {
 	require.ErrorContains(t, err, `"yyyyMMdd" is not a parameter name`)
 }
 
-func TestSecretStore_EnvThenDirectory(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "FROM_FILE"), []byte("file-value\n"), 0o600))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "BOTH"), []byte("file"), 0o600))
-	s := SecretStore{Dir: dir, LookupEnv: func(k string) (string, bool) {
-		v, ok := map[string]string{"HTTPNODE_SECRET_BOTH": "env"}[k]
-		return v, ok
-	}}
-	v, ok := s.Secret("FROM_FILE")
-	require.True(t, ok)
-	require.Equal(t, "file-value", v, "a trailing newline is dropped")
-	v, _ = s.Secret("BOTH")
-	require.Equal(t, "env", v)
-	_, ok = s.Secret("MISSING")
-	require.False(t, ok)
-	_, ok = s.Secret("../FROM_FILE")
-	require.False(t, ok, "names cannot leave the directory")
-	require.Equal(t, "environment variable HTTPNODE_SECRET_MISSING or file "+filepath.Join(dir, "MISSING")+" on the worker", s.Where("MISSING"))
-}
-
 func TestMasker_CoversEncodedForms(t *testing.T) {
 	m := &masker{}
 	m.add("s3cr+t/=")

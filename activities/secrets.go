@@ -2,71 +2,201 @@ package activities
 
 import (
 	"encoding/base64"
+	"errors"
+	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
-// DefaultSecretPrefix is the environment prefix of secrets: ${secret.API_TOKEN}
-// is read from HTTPNODE_SECRET_API_TOKEN.
-const DefaultSecretPrefix = "HTTPNODE_SECRET_"
-
-// SecretSource resolves ${secret.NAME} references inside the worker.
-type SecretSource interface {
-	// Secret returns the named secret's value and whether it is set.
-	Secret(name string) (string, bool)
-	// Where tells the user where the named secret is read from.
-	Where(name string) string
+// filler fills in what only the worker knows, at send time, for one request
+// to dest: ${secret.NAME} (checked against the worker's keys and the
+// secret's binding) and ${callbackUrl}. It records every value it puts in
+// for masking, what the request then carries (for redirect hops), and
+// every problem, reported together by err.
+type filler struct {
+	nodes       *secrets.Nodes
+	dest        *url.URL
+	step        string
+	mask        *masker
+	callbackURL string
+	carried     carried
+	tls         tlsMaterial
+	problems    []problem
 }
 
-// SecretStore reads secrets from environment variables (Prefix + NAME) and,
-// when Dir is set, from the file Dir/NAME (as Kubernetes mounts a Secret);
-// the environment wins. A file's trailing newline is dropped.
-type SecretStore struct {
-	Prefix string
-	Dir    string
-	// LookupEnv defaults to os.LookupEnv; tests replace it.
-	LookupEnv func(string) (string, bool)
+// carried is what a request carries of the node's secrets: each header
+// holding one with the bindings of its secrets (a redirect hop outside them
+// drops the header), and the binding of a client certificate from a secret
+// (a hop outside it is refused: the certificate cannot be dropped).
+type carried struct {
+	headers map[string][]secrets.Binding // canonical header names
+	cert    []secrets.Binding
+	any     bool // some secret is in the request
 }
 
-// Secret implements SecretSource.
-func (s SecretStore) Secret(name string) (string, bool) {
-	lookup := s.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	if v, ok := lookup(s.prefix() + name); ok && v != "" {
-		return v, true
-	}
-	if s.Dir == "" || !httpnode.ValidSecretName(name) {
-		return "", false
-	}
-	b, err := os.ReadFile(filepath.Join(s.Dir, name))
+// problem is one reason the request cannot be sent, and its error type.
+type problem struct {
+	errType, msg string
+}
+
+// secret returns the value of the secret name for field, or records why it
+// cannot be used there.
+func (f *filler) secret(field, name string) (string, secrets.Binding, bool) {
+	v, b, err := f.nodes.Resolve(name, f.dest)
 	if err != nil {
-		return "", false
+		f.problems = append(f.problems, problem{secretErrorType(err), f.path(field) + ": " + err.Error()})
+		return "", nil, false
 	}
-	v := strings.TrimRight(string(b), "\r\n")
-	return v, v != ""
+	f.mask.add(v)
+	f.carried.any = true
+	return v, b, true
 }
 
-// Where implements SecretSource.
-func (s SecretStore) Where(name string) string {
-	if s.Dir != "" {
-		return "environment variable " + s.prefix() + name + " or file " + filepath.Join(s.Dir, name) + " on the worker"
-	}
-	return "environment variable " + s.prefix() + name + " on the worker"
+// secretRef is secret for a field that holds exactly one reference
+// (auth.token, sign.secrets[i], tls.cert).
+func (f *filler) secretRef(field, ref string) (string, secrets.Binding, bool) {
+	name := strings.TrimSuffix(strings.TrimPrefix(ref, "${secret."), "}")
+	return f.secret(field, name)
 }
 
-func (s SecretStore) prefix() string {
-	if s.Prefix == "" {
-		return DefaultSecretPrefix
+// refs fills in the references of a header or query value; bindings are
+// those of the secrets in it.
+func (f *filler) refs(field, s string) (out string, bindings []secrets.Binding) {
+	out = httpnode.ReplaceRefs(s, func(ref string) string {
+		if ref == "callbackUrl" {
+			if f.callbackURL == "" {
+				f.problems = append(f.problems, problem{httpnode.ErrNoCallbackReceiver, f.path(field) + ": ${callbackUrl} has no value: this worker serves no callback receiver (start it with --callback-addr and --callback-base-url)"})
+			}
+			return f.callbackURL
+		}
+		name, ok := strings.CutPrefix(ref, "secret.")
+		if !ok {
+			return "${" + ref + "}"
+		}
+		v, b, _ := f.secret(field, name)
+		bindings = append(bindings, b)
+		return v
+	})
+	return out, bindings
+}
+
+// fillTLS takes the request's PEM material from its secrets.
+func (f *filler) fillTLS(t httpnode.TLS) {
+	pem := func(field, ref string) (string, secrets.Binding) {
+		if ref == "" {
+			return "", nil
+		}
+		v, b, _ := f.secretRef(field, ref)
+		return v, b
 	}
-	return s.Prefix
+	f.tls.ca, _ = pem("tls.ca", t.CA)
+	if t.Cert != "" {
+		cert, cb := pem("tls.cert", t.Cert)
+		key, kb := pem("tls.key", t.Key)
+		f.tls.cert, f.tls.key, f.carried.cert = cert, key, []secrets.Binding{cb, kb}
+	}
+}
+
+// header sets the header k of h to v with its references filled in.
+func (f *filler) header(h http.Header, k, field, v string) {
+	out, bindings := f.refs(field, v)
+	h.Set(k, out)
+	f.carry(k, bindings...)
+}
+
+// carry records that the header k holds secrets of these bindings.
+func (f *filler) carry(k string, bindings ...secrets.Binding) {
+	if len(bindings) == 0 {
+		return
+	}
+	if f.carried.headers == nil {
+		f.carried.headers = map[string][]secrets.Binding{}
+	}
+	k = http.CanonicalHeaderKey(k)
+	f.carried.headers[k] = append(f.carried.headers[k], bindings...)
+}
+
+// checkProxy refuses secrets on a request through the node's own proxy
+// that the proxy could read: plain http, or https without certificate
+// checks (the proxy could stand in for the server). The worker's proxies
+// (HTTPS_PROXY) are the operator's and trusted.
+func (f *filler) checkProxy(r httpnode.Request) {
+	if r.Proxy == "" || !f.carried.any {
+		return
+	}
+	if f.dest.Scheme != "https" || (r.TLS != nil && r.TLS.InsecureSkipVerify) {
+		f.problems = append(f.problems, problem{httpnode.ErrSecretNotBound, f.path("proxy") + ": the node's proxy could read the secrets of this request (it is not https with certificate checks); send it over https without insecureSkipVerify, or without the node's proxy"})
+	}
+}
+
+// err is the problems as one non-retryable error of the gravest type, or
+// nil.
+func (f *filler) err() error {
+	if len(f.problems) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(f.problems, func(a, b problem) int { return gravity(a.errType) - gravity(b.errType) })
+	msgs := make([]string, len(f.problems))
+	for i, p := range f.problems {
+		msgs[i] = p.msg
+	}
+	slices.Sort(msgs) // the fields of a map were visited in random order
+	return nonRetryable(f.problems[0].errType, "%s", strings.Join(slices.Compact(msgs), "; "))
+}
+
+// gravity orders error types: a node that may never run before one the
+// operator can fix by setting a value.
+func gravity(errType string) int {
+	switch errType {
+	case httpnode.ErrInvalidNode:
+		return 0
+	case httpnode.ErrSecretNotBound:
+		return 1
+	case httpnode.ErrInvalidSecret:
+		return 2
+	case httpnode.ErrSecretNotFound:
+		return 3
+	}
+	return 4
+}
+
+// secretErrorType is the node's error type for a secret it may not use.
+func secretErrorType(err error) string {
+	var se *secrets.Error
+	if !errors.As(err, &se) {
+		return httpnode.ErrInvalidSecret
+	}
+	switch se.Reason {
+	case secrets.BadName, secrets.WorkerKey:
+		return httpnode.ErrInvalidNode
+	case secrets.NotSet:
+		return httpnode.ErrSecretNotFound
+	case secrets.TooShort:
+		return httpnode.ErrInvalidSecret
+	}
+	return httpnode.ErrSecretNotBound
+}
+
+// CheckSecrets checks every secret the node uses, each for the destination
+// it would be sent to, before the main request is sent: a node that could
+// not finish sends nothing. Problems are one error (see filler.err).
+func (a *Activities) CheckSecrets(uses []httpnode.SecretUse) error {
+	f := &filler{nodes: a.Secrets, mask: &masker{}}
+	for _, u := range uses {
+		f.dest = nil
+		if u.URL != "" {
+			if d, err := url.Parse(u.URL); err == nil {
+				f.dest = d
+			}
+		}
+		f.secret(u.Field, u.Name)
+	}
+	return f.err()
 }
 
 // masker replaces secret values with *** in anything that leaves the worker.
@@ -116,4 +246,12 @@ func (m *masker) String(s string) string {
 		s = strings.ReplaceAll(s, v, mask)
 	}
 	return s
+}
+
+// path is the field's path in messages: "request.headers.X-Token".
+func (f *filler) path(field string) string {
+	if f.step == "" {
+		return field
+	}
+	return f.step + "." + field
 }

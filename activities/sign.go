@@ -13,28 +13,27 @@ import (
 
 // sign adds the Standard Webhooks headers to a request: webhook-id (msgID,
 // stable across retries of the same message; random when empty), the
-// timestamp of this try, and one v1 signature of the body per secret. A
-// secret that is not set or not a signing secret is added to problems.
-func (a *Activities) sign(step string, s *httpnode.Sign, header http.Header, msgID string, body []byte, m *masker, problems *[]string) {
-	var secrets []webhook.Secret
+// timestamp of this try, and one v1 signature of the body per secret. Each
+// secret must be bound to the request's destination like any other (a
+// signature made for another host could be replayed there); a secret that
+// cannot be used or is not a signing secret is a problem of f.
+func sign(f *filler, s *httpnode.Sign, header http.Header, msgID string, body []byte) {
+	var keys []webhook.Secret
 	for i, ref := range s.Secrets {
-		field := fmt.Sprintf("%s.sign.secrets[%d]", step, i)
-		name := strings.TrimSuffix(strings.TrimPrefix(ref, "${secret."), "}")
-		v, ok := a.Secrets.Secret(name)
+		field := fmt.Sprintf("sign.secrets[%d]", i)
+		v, _, ok := f.secretRef(field, ref)
 		if !ok {
-			*problems = append(*problems, fmt.Sprintf("%s: secret %s is not set (set %s)", field, name, a.Secrets.Where(name)))
 			continue
 		}
-		m.add(v)
-		sec, err := webhook.ParseSecret(v)
+		key, err := webhook.ParseSecret(v)
 		if err != nil {
-			*problems = append(*problems, fmt.Sprintf("%s: secret %s: %v", field, name, err))
+			f.problems = append(f.problems, problem{httpnode.ErrInvalidSecret, f.path(field) + ": secret " + strings.TrimSuffix(strings.TrimPrefix(ref, "${secret."), "}") + " is not a signing secret: " + err.Error()})
 			continue
 		}
-		secrets = append(secrets, sec)
+		keys = append(keys, key)
 	}
 	if msgID == "" {
 		msgID = "msg_" + rand.Text()
 	}
-	webhook.SignHeaders(header, secrets, msgID, time.Now(), body)
+	webhook.SignHeaders(header, keys, msgID, time.Now(), body)
 }

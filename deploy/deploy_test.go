@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,9 +22,11 @@ type probe struct {
 }
 
 type k8sDoc struct {
-	Kind string            `yaml:"kind"`
-	Data map[string]string `yaml:"data"`
-	Spec struct {
+	Kind       string                `yaml:"kind"`
+	Metadata   struct{ Name string } `yaml:"metadata"`
+	Data       map[string]string     `yaml:"data"`
+	StringData map[string]string     `yaml:"stringData"`
+	Spec       struct {
 		Template struct {
 			Spec struct {
 				TerminationGracePeriodSeconds int `yaml:"terminationGracePeriodSeconds"`
@@ -36,27 +39,37 @@ type k8sDoc struct {
 	} `yaml:"spec"`
 }
 
-// The pod's grace period outlasts the worker's stop timeout, so in-flight
-// requests finish before the kubelet kills the container.
-func TestKubernetes_GracePeriodOutlastsStopTimeout(t *testing.T) {
+// manifest is every document of the Kubernetes manifest.
+func manifest(t *testing.T) []k8sDoc {
+	t.Helper()
 	b, err := os.ReadFile("k8s/worker.yaml")
 	require.NoError(t, err)
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	var stop time.Duration
-	grace := -1
+	var docs []k8sDoc
 	for {
 		var d k8sDoc
 		if err := dec.Decode(&d); errors.Is(err, io.EOF) {
-			break
+			return docs
 		} else {
 			require.NoError(t, err)
 		}
-		switch d.Kind {
-		case "ConfigMap":
+		docs = append(docs, d)
+	}
+}
+
+// The pod's grace period outlasts the worker's stop timeout, so in-flight
+// requests finish before the kubelet kills the container.
+func TestKubernetes_GracePeriodOutlastsStopTimeout(t *testing.T) {
+	var stop time.Duration
+	var err error
+	grace := -1
+	for _, d := range manifest(t) {
+		switch {
+		case d.Kind == "ConfigMap" && d.Metadata.Name == "httpnode-worker":
 			stop, err = time.ParseDuration(d.Data["HTTPNODE_STOP_TIMEOUT"])
 			require.NoError(t, err)
 			require.Equal(t, ":8080", d.Data["HTTPNODE_HEALTH_ADDR"])
-		case "Deployment":
+		case d.Kind == "Deployment":
 			grace = d.Spec.Template.Spec.TerminationGracePeriodSeconds
 			c := d.Spec.Template.Spec.Containers[0]
 			require.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path, "served by worker/health.go")
@@ -83,4 +96,28 @@ func TestCompose_StopGraceOutlastsStopTimeout(t *testing.T) {
 	grace, err := time.ParseDuration(w.StopGracePeriod)
 	require.NoError(t, err)
 	require.Greater(t, grace, stop)
+}
+
+// Every node secret of the manifest is bound to its hosts (an unbound one
+// cannot be used), and the worker's keys are a Secret of their own.
+func TestKubernetes_NodeSecretsAreBoundAndKeysApart(t *testing.T) {
+	secrets := map[string]map[string]string{}
+	var config map[string]string
+	for _, d := range manifest(t) {
+		switch {
+		case d.Kind == "Secret":
+			secrets[d.Metadata.Name] = d.StringData
+		case d.Kind == "ConfigMap" && d.Metadata.Name == "httpnode-worker":
+			config = d.Data
+		}
+	}
+	require.NotEmpty(t, secrets["httpnode-secrets"])
+	for k := range secrets["httpnode-secrets"] {
+		if !strings.HasSuffix(k, ".hosts") {
+			require.NotEmpty(t, secrets["httpnode-secrets"][k+".hosts"], "node secret %s has no binding", k)
+		}
+	}
+	require.NotEmpty(t, secrets["httpnode-keys"])
+	require.NotEqual(t, config["HTTPNODE_SECRETS_DIR"], config["HTTPNODE_KEYS_DIR"])
+	require.NotEmpty(t, config["HTTPNODE_KEYS_DIR"])
 }

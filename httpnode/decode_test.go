@@ -81,6 +81,14 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 		{"raw body not a string", `{"request": {` + base + `, "bodyType": "raw", "body": {"a": 1}}}`, `request.body: must be a JSON string for bodyType raw`},
 		{"bad body type", `{"request": {` + base + `, "bodyType": "xml", "body": "x"}}`, `request.bodyType: "xml" is not supported`},
 		{"cert without key", `{"request": {` + base + `, "tls": {"certFile": "c.pem"}}}`, `request.tls: certFile and keyFile go together`},
+		{"secret cert without key", `{"request": {` + base + `, "tls": {"cert": "${secret.C}"}}}`, `request.tls: cert and key go together`},
+		{"ca file outside the TLS dir", `{"request": {` + base + `, "tls": {"caFile": "/etc/ssl/certs/ca.pem"}}}`, `request.tls.caFile: must name a file in the worker's TLS directory (--tls-dir), relative to it`},
+		{"ca file climbing out", `{"request": {` + base + `, "tls": {"caFile": "../../etc/passwd"}}}`, `request.tls.caFile: must name a file in the worker's TLS directory`},
+		{"key file with a backslash", `{"request": {` + base + `, "tls": {"certFile": "c.pem", "keyFile": "..\\k.pem"}}}`, `request.tls.keyFile: must name a file in the worker's TLS directory`},
+		{"literal PEM as ca", `{"request": {` + base + `, "tls": {"ca": "-----BEGIN CERTIFICATE-----"}}}`, `request.tls.ca: must be one secret reference such as ${secret.PARTNER_CA}`},
+		{"ca twice", `{"request": {` + base + `, "tls": {"ca": "${secret.CA}", "caFile": "ca.pem"}}}`, `request.tls: give ca (a secret) or caFile (a file under --tls-dir), not both`},
+		{"a binding named as a secret", `{"request": {` + base + `, "headers": {"X-A": "${secret.TOKEN_HOSTS}"}}}`, `request.headers.X-A: secret name "TOKEN_HOSTS" ends in _HOSTS`},
+		{"a value where a secret name belongs", `{"request": {` + base + `, "headers": {"X-A": "${secret.whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw}"}}}`, `request.headers.X-A: this looks like a secret value, not a secret's name (it is not shown)`},
 		{"bad proxy", `{"request": {` + base + `, "proxy": "ftp://p"}}`, `request.proxy: "ftp://p" is not a proxy URL`},
 		{"response cap too large", `{"request": {` + base + `, "maxResponseBytes": 10485760}}`, `request.maxResponseBytes: 10485760 is out of range`},
 		{"negative timeout", `{"timeout": "-1s", "request": {` + base + `}}`, `timeout: must not be negative`},
@@ -116,6 +124,20 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// A TLS path is judged on its text alone: a file that exists on the worker
+// and one that does not get the same answer, so validation tells a node
+// author nothing about the worker's files.
+func TestDecode_TLSPathsAreNotLookedUp(t *testing.T) {
+	msg := func(path string) string {
+		_, err := Decode([]byte(`{"request": {"url": "https://x.example", "tls": {"caFile": "` + path + `"}}}`))
+		require.Error(t, err)
+		return strings.ReplaceAll(err.Error(), path, "PATH")
+	}
+	require.Equal(t, msg("/etc/passwd"), msg("/nonexistent/ca.pem"))
+	_, err := Decode([]byte(`{"request": {"url": "https://x.example", "tls": {"caFile": "partner/ca.pem", "cert": "${secret.C}", "key": "${secret.K}"}}}`))
+	require.NoError(t, err)
 }
 
 func TestDecode_ReportsEveryProblem(t *testing.T) {

@@ -9,6 +9,8 @@ const (
 	ErrInvalidRequest       = "InvalidRequest"       // a request could not be built (bad URL, body, TLS files)
 	ErrInvalidParameter     = "InvalidParameter"     // an unknown parameter, a bad time macro or time zone
 	ErrSecretNotFound       = "SecretNotFound"       // a ${secret.NAME} reference has no value on the worker
+	ErrSecretNotBound       = "SecretNotBound"       // a secret is not bound to the request's destination (or to none)
+	ErrInvalidSecret        = "InvalidSecret"        // a secret's value cannot be used (too short to mask, not PEM, not a signing secret)
 	ErrTransport            = "Transport"            // connection refused/reset, DNS failure (retried)
 	ErrTimeout              = "Timeout"              // a try ran past its timeout (retried)
 	ErrTLS                  = "TLS"                  // certificate verification failed

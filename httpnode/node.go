@@ -107,15 +107,28 @@ type Auth struct {
 	In   string `json:"in,omitempty"`
 }
 
-// TLS configures certificate checks and client certificates. Files are paths
-// on the worker's machine.
+// TLS configures certificate checks and client certificates. The PEM
+// material comes from secrets (CA, Cert, Key: one ${secret.NAME} each,
+// bound to the request's hosts like any secret) or from files the operator
+// offers in the worker's --tls-dir (CAFile, CertFile, KeyFile: names
+// relative to that directory; no other path on the worker can be named).
 type TLS struct {
-	InsecureSkipVerify bool   `json:"insecureSkipVerify,omitempty"`
-	CAFile             string `json:"caFile,omitempty"`
-	CertFile           string `json:"certFile,omitempty"`
-	KeyFile            string `json:"keyFile,omitempty"`
-	ServerName         string `json:"serverName,omitempty"`
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+	// CA is a secret holding PEM certificates to trust instead of the
+	// system's; CAFile is the same from a file under --tls-dir.
+	CA     string `json:"ca,omitempty"`
+	CAFile string `json:"caFile,omitempty"`
+	// Cert and Key are secrets holding a PEM client certificate and its
+	// key; CertFile and KeyFile the same from files under --tls-dir.
+	Cert       string `json:"cert,omitempty"`
+	Key        string `json:"key,omitempty"`
+	CertFile   string `json:"certFile,omitempty"`
+	KeyFile    string `json:"keyFile,omitempty"`
+	ServerName string `json:"serverName,omitempty"`
 }
+
+// UsesSecrets reports whether t takes PEM material from secrets.
+func (t *TLS) UsesSecrets() bool { return t != nil && (t.CA != "" || t.Cert != "" || t.Key != "") }
 
 // Callback configures polling of the status URL of the job the main request
 // started. Its request fields (method, query, headers, auth, body, ...) work

@@ -2,6 +2,7 @@ package httpnode
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -43,8 +44,8 @@ type ref struct {
 // parseRef classifies the text between ${ and }.
 func parseRef(s string) (ref, error) {
 	if name, ok := strings.CutPrefix(s, "secret."); ok {
-		if !secretNamePattern.MatchString(name) {
-			return ref{}, fmt.Errorf("secret name %q is not valid (use letters, digits and _, as in ${secret.API_TOKEN})", name)
+		if err := CheckSecretName(name); err != nil {
+			return ref{}, err
 		}
 		return ref{kind: refSecret, name: name}, nil
 	}
@@ -139,6 +140,12 @@ func checkRefs(path, s string, rule refRule, errs *[]FieldError) {
 func isSingleSecretRef(s string) bool {
 	names := SecretNames(s)
 	return len(names) == 1 && s == SecretRef(names[0])
+}
+
+// IsAbsoluteHTTP reports whether u is an absolute http or https URL with a
+// host: the only kind a node may call.
+func IsAbsoluteHTTP(u *url.URL) bool {
+	return u != nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // RedactURL drops the query (it may carry keys) from a URL shown in

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/textproto"
 	"net/url"
+	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,8 +17,16 @@ import (
 // Methods lists the HTTP methods a request may use.
 var Methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
-// sensitiveHeaders carry credentials: their values must be secret references.
-var sensitiveHeaders = []string{"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key", "apikey", "x-auth-token", "x-access-token"}
+// SensitiveHeaders carry credentials, in canonical form: in a node their
+// values must be secret references, results show them masked, and a
+// redirect to another origin drops them.
+var SensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key", "Api-Key", "Apikey", "X-Auth-Token", "X-Access-Token"}
+
+// IsSensitiveHeader reports whether the header name (any case) is one of
+// SensitiveHeaders.
+func IsSensitiveHeader(name string) bool {
+	return slices.Contains(SensitiveHeaders, textproto.CanonicalMIMEHeaderKey(name))
+}
 
 // Validate checks every field of n and returns a *ValidationError listing all
 // problems, or nil.
@@ -197,8 +208,8 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 			*errs = append(*errs, FieldError{hp, "is not a valid header name"})
 		case strings.ContainsAny(v, "\r\n"):
 			*errs = append(*errs, FieldError{hp, "value must not contain CR or LF"})
-		case slices.Contains(sensitiveHeaders, strings.ToLower(k)) && len(SecretNames(v)) == 0:
-			*errs = append(*errs, FieldError{hp, "carries a credential as a literal value, which would be stored in workflow history; write a reference such as \"Bearer ${secret.API_TOKEN}\" and set HTTPNODE_SECRET_API_TOKEN on the worker"})
+		case IsSensitiveHeader(k) && len(SecretNames(v)) == 0:
+			*errs = append(*errs, FieldError{hp, "carries a credential as a literal value, which would be stored in workflow history; write a reference such as \"Bearer ${secret.API_TOKEN}\" and set HTTPNODE_SECRET_API_TOKEN on the worker, bound to its hosts with HTTPNODE_SECRET_API_TOKEN_HOSTS"})
 		}
 		checkRefs(hp, v, rule, errs)
 	}
@@ -219,8 +230,8 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 			add("errorMessages."+k, "key %v", err)
 		}
 	}
-	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
-		add("tls", "certFile and keyFile go together (give both for a client certificate, or neither)")
+	if r.TLS != nil {
+		validateTLS(path+".tls", *r.TLS, errs)
 	}
 	if r.Proxy != "" {
 		if u, err := url.Parse(r.Proxy); err != nil || u.Host == "" || !slices.Contains([]string{"http", "https", "socks5"}, u.Scheme) {
@@ -239,6 +250,45 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 	}
 }
 
+// validateTLS checks a request's TLS fields without touching the file
+// system: secrets are single references, files are names under the
+// worker's TLS directory.
+func validateTLS(path string, t TLS, errs *[]FieldError) {
+	add := func(field, msg string) { *errs = append(*errs, FieldError{Path: path + field, Message: msg}) }
+	for _, f := range []struct{ field, v, example string }{{"ca", t.CA, "PARTNER_CA"}, {"cert", t.Cert, "CLIENT_CERT"}, {"key", t.Key, "CLIENT_KEY"}} {
+		if f.v == "" {
+			continue
+		}
+		if !isSingleSecretRef(f.v) {
+			add("."+f.field, "must be one secret reference such as ${secret."+f.example+"} (the secret holds the PEM text)")
+			continue
+		}
+		checkRefs(path+"."+f.field, f.v, refRule{secrets: true}, errs)
+	}
+	for _, f := range []struct{ field, v string }{{"caFile", t.CAFile}, {"certFile", t.CertFile}, {"keyFile", t.KeyFile}} {
+		if f.v != "" && !LocalTLSFile(f.v) {
+			add("."+f.field, "must name a file in the worker's TLS directory (--tls-dir), relative to it, such as \"partner/ca.pem\": no other path on the worker can be used (or put the PEM in a secret and write \"ca\", \"cert\" or \"key\": \"${secret.NAME}\")")
+		}
+	}
+	switch {
+	case t.CA != "" && t.CAFile != "":
+		add("", "give ca (a secret) or caFile (a file under --tls-dir), not both")
+	case (t.Cert == "") != (t.Key == ""):
+		add("", "cert and key go together (give both secrets for a client certificate, or neither)")
+	case (t.CertFile == "") != (t.KeyFile == ""):
+		add("", "certFile and keyFile go together (give both for a client certificate, or neither)")
+	case t.Cert != "" && t.CertFile != "":
+		add("", "give cert and key (secrets) or certFile and keyFile (files under --tls-dir), not both")
+	}
+}
+
+// LocalTLSFile reports whether name can name a file in the worker's TLS
+// directory: a relative path that stays inside it ("partner/ca.pem"), with
+// forward slashes. It is decided on the text alone.
+func LocalTLSFile(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "\\\x00") && filepath.IsLocal(name) && path.Clean(name) == name
+}
+
 func validateAuth(path string, a Auth, errs *[]FieldError) {
 	add := func(field, msg string) { *errs = append(*errs, FieldError{Path: path + field, Message: msg}) }
 	secretField := func(field, v, example string) {
@@ -246,7 +296,7 @@ func validateAuth(path string, a Auth, errs *[]FieldError) {
 		case v == "":
 			add("."+field, "is required for auth type "+a.Type+" (write a reference such as ${secret."+example+"})")
 		case !isSingleSecretRef(v):
-			add("."+field, "must be a secret reference such as ${secret."+example+"}, not a literal value: the node is stored in workflow history; set HTTPNODE_SECRET_"+example+" on the worker")
+			add("."+field, "must be a secret reference such as ${secret."+example+"}, not a literal value: the node is stored in workflow history; set HTTPNODE_SECRET_"+example+" on the worker, bound to its hosts with HTTPNODE_SECRET_"+example+"_HOSTS")
 		}
 	}
 	switch a.Type {

@@ -136,15 +136,7 @@ const notifySecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // Notifications for each end state, in both formats, checked field by
 // field and by signature; a notification failure never changes the result.
 func TestHTTPNode_NotifiesEveryEndState(t *testing.T) {
-	secretSrc := activities.SecretStore{LookupEnv: func(k string) (string, bool) {
-		switch k {
-		case "HTTPNODE_SECRET_HOOK":
-			return notifySecret, true
-		case "HTTPNODE_SECRET_JOB_TOKEN":
-			return jobToken, true
-		}
-		return "", false
-	}}
+	secretSrc := testutil.Secrets(map[string]string{"HOOK": notifySecret, "JOB_TOKEN": jobToken})
 	secret, err := webhook.ParseSecret(notifySecret)
 	require.NoError(t, err)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

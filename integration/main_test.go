@@ -40,13 +40,8 @@ func TestMain(m *testing.M) {
 
 const jobToken = "job-token-5ecret"
 
-// secrets is the worker's secret source in these tests.
-var secrets = activities.SecretStore{LookupEnv: func(k string) (string, bool) {
-	if k == activities.DefaultSecretPrefix+"JOB_TOKEN" {
-		return jobToken, true
-	}
-	return "", false
-}}
+// nodeSecrets are the worker's node secrets in these tests, bound to loopback.
+var nodeSecrets = testutil.Secrets(map[string]string{"JOB_TOKEN": jobToken})
 
 // fixture is a job service on loopback and a task queue of the test's own.
 type fixture struct {
@@ -68,7 +63,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) startWorker(t *testing.T) worker.Worker {
 	t.Helper()
 	w := worker.New(f.c, f.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(secrets, testutil.Loopback))
+	workflows.Register(w, activities.New(nodeSecrets, testutil.Loopback))
 	require.NoError(t, w.Start())
 	return w
 }

@@ -38,7 +38,7 @@ func TestHTTPNode_ScheduleRendersFromScheduledTime(t *testing.T) {
 	defer srv.Close()
 	f := newFixture(t)
 	w := worker.New(f.c, f.taskQueue, worker.Options{})
-	acts := activities.New(secrets, testutil.Loopback)
+	acts := activities.New(nodeSecrets, testutil.Loopback)
 	acts.Params = map[string]string{"region": "eu"}
 	workflows.Register(w, acts)
 	require.NoError(t, w.Start())
@@ -103,9 +103,7 @@ func TestHTTPNode_CanarySecretNeverLeaks(t *testing.T) {
 	c := server.NewClientWithOptions(client.Options{Logger: logging.SDK{L: logger}})
 	f := newFixture(t)
 	w := worker.New(c, f.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(activities.SecretStore{LookupEnv: func(k string) (string, bool) {
-		return canary, k == "HTTPNODE_SECRET_CANARY"
-	}}, testutil.Loopback))
+	workflows.Register(w, activities.New(testutil.Secrets(map[string]string{"CANARY": canary}), testutil.Loopback))
 	require.NoError(t, w.Start())
 	defer w.Stop()
 

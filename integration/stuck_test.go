@@ -29,7 +29,7 @@ func TestHTTPNode_StuckNodeIsFindable(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return activities.HasStuckAttribute(ctx, f.c, ns) }, 10*time.Second, 50*time.Millisecond)
 
-	acts := activities.New(secrets, testutil.Loopback)
+	acts := activities.New(nodeSecrets, testutil.Loopback)
 	acts.StuckAttribute = activities.HasStuckAttribute(ctx, f.c, ns)
 	w := worker.New(f.c, f.taskQueue, worker.Options{})
 	workflows.Register(w, acts)

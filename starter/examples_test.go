@@ -37,20 +37,26 @@ func TestExamples_RunAsDocumented(t *testing.T) {
 	cases := []struct {
 		file, status string
 		check        func(t *testing.T, res httpnode.Result)
+		args         []string
 	}{
-		{"job-success.json", httpnode.StatusSucceeded, nil},
-		{"job-failing.json", httpnode.StatusFailed, nil},
+		{"job-success.json", httpnode.StatusSucceeded, nil, nil},
+		{"job-secured.json", httpnode.StatusSucceeded, nil, nil},
+		{"daily-export.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Equal(t, map[string]string{"region": "us"}, res.Params)
+			require.Equal(t, "Bearer ***", res.Request.Headers["Authorization"])
+		}, []string{"--param", "region=us"}},
+		{"job-failing.json", httpnode.StatusFailed, nil, nil},
 		{"push.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
 			require.Zero(t, res.Polls)
 			require.Equal(t, 2, res.Pushes, "a progress callback, then the final one")
-		}},
+		}, nil},
 		{"push-taskfinish.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
 			require.Equal(t, "Success", res.CallbackStatus, "read from the XML TaskFinish document")
-		}},
+		}, nil},
 		{"location.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
 			require.Equal(t, "200 OK", res.CallbackStatus)
 			require.Positive(t, res.Polls)
-		}},
+		}, nil},
 		{"notify.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
 			require.Equal(t, httpnode.CallSent, res.Notification.Status)
 			var found bool
@@ -61,11 +67,11 @@ func TestExamples_RunAsDocumented(t *testing.T) {
 				}
 			}
 			require.True(t, found, "the job service received the signed TaskFinish")
-		}},
+		}, nil},
 		{"cancel.json", httpnode.StatusTimedOut, func(t *testing.T, res httpnode.Result) {
 			require.Equal(t, httpnode.CallSent, res.Cancel.Status)
 			require.True(t, jobs.Cancelled(res.TaskID), "the remote job was cancelled")
-		}},
+		}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.file, func(t *testing.T) {
@@ -73,7 +79,8 @@ func TestExamples_RunAsDocumented(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join("..", "examples", tc.file))
 			require.NoError(t, err)
 			file := writeNode(t, strings.ReplaceAll(string(b), "http://127.0.0.1:8081", jobsURL))
-			code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), "--progress-every", "1h", file)...)
+			args := append(append(append([]string{"run"}, serverFlags()...), tc.args...), "--progress-every", "1h", file)
+			code, stdout, stderr := starter(t, args...)
 			var res httpnode.Result
 			require.NoError(t, json.Unmarshal([]byte(stdout), &res), "%s\n%s", stdout, stderr)
 			require.Equal(t, tc.status, res.Status, stderr)

@@ -21,6 +21,7 @@ import (
 	"github.com/httpnode/httpnode/internal/callbackurl"
 	"github.com/httpnode/httpnode/internal/jobservice"
 	"github.com/httpnode/httpnode/internal/receiver"
+	"github.com/httpnode/httpnode/internal/secrets"
 	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/internal/webhook"
 	"github.com/httpnode/httpnode/workflows"
@@ -46,9 +47,12 @@ func TestMain(m *testing.M) {
 	// the worker's callback receiver, as worker --dev serves it
 	key := []byte("starter-tests-callback-key")
 	rcv := httptest.NewServer((&receiver.Receiver{Client: server.GetDefaultClient(), Key: key}).Handler())
-	acts := activities.New(activities.SecretStore{LookupEnv: func(k string) (string, bool) {
-		return notifySecret, k == "HTTPNODE_SECRET_NOTIFY_SECRET"
-	}}, testutil.Loopback)
+	// the secrets of the README's examples, bound as worker --dev binds them
+	env := map[string]string{"HTTPNODE_SECRET_NOTIFY_SECRET": notifySecret, "HTTPNODE_SECRET_JOB_TOKEN": "s3cret-demo-token"}
+	acts := activities.New(&secrets.Nodes{Default: secrets.Loopback, Store: secrets.Store{LookupEnv: func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}}}, testutil.Loopback)
 	acts.Callbacks = &callbackurl.Minter{Base: rcv.URL, Key: key}
 	w := worker.New(server.GetDefaultClient(), taskQueue, worker.Options{})
 	workflows.Register(w, acts)
@@ -162,6 +166,7 @@ func TestStarterValidate(t *testing.T) {
 
 func TestStarterTest_ShowsResponseWithSecretsMasked(t *testing.T) {
 	t.Setenv("HTTPNODE_SECRET_DEMO_KEY", "k-very-secret")
+	t.Setenv("HTTPNODE_SECRET_DEMO_KEY_HOSTS", "http://127.0.0.1:*")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Seen-Key", r.Header.Get("X-API-Key"))
 		fmt.Fprintf(w, `{"echo": %q}`, r.Header.Get("X-API-Key"))
@@ -182,6 +187,31 @@ func TestStarterTest_ShowsResponseWithSecretsMasked(t *testing.T) {
 	require.Equal(t, 200, rep.Response.StatusCode)
 	require.NotNil(t, rep.Timing.FirstByteMs)
 	require.Greater(t, rep.Timing.TotalMs, 0.0)
+}
+
+// starter test applies the worker's rules to secrets: unbound, bound to
+// another host, or one of the worker's keys, nothing is sent.
+func TestStarterTest_SecretsOnlyWhereBound(t *testing.T) {
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer srv.Close()
+	t.Setenv("HTTPNODE_SECRET_UNBOUND", "unbound-value")
+	t.Setenv("HTTPNODE_SECRET_ELSEWHERE", "elsewhere-value")
+	t.Setenv("HTTPNODE_SECRET_ELSEWHERE_HOSTS", "api.example.com")
+	t.Setenv("HTTPNODE_SECRET_CODEC_TOKEN", "codec-token-value")
+	t.Setenv("HTTPNODE_SECRET_CODEC_TOKEN_HOSTS", "http://127.0.0.1:*")
+	for name, want := range map[string]string{
+		"UNBOUND":     "verdict       SecretNotBound: request.headers.X-Key: secret UNBOUND is not bound to any host, so no node may send it: name the hosts it is for, e.g. set HTTPNODE_SECRET_UNBOUND_HOSTS=http://127.0.0.1:",
+		"ELSEWHERE":   "verdict       SecretNotBound: request.headers.X-Key: secret ELSEWHERE is not bound to http://127.0.0.1:",
+		"CODEC_TOKEN": "verdict       InvalidNode: request.headers.X-Key: secret CODEC_TOKEN is the worker's codec server token",
+	} {
+		file := writeNode(t, fmt.Sprintf(`{"request": {"url": %q, "headers": {"X-Key": "${secret.%s}"}}}`, srv.URL, name))
+		code, stdout, _ := starter(t, "test", "--egress-allow", "127.0.0.1", file)
+		require.Equal(t, exitFailed, code, name)
+		require.Contains(t, stdout, want)
+		require.NotContains(t, stdout, "-value")
+	}
+	require.Zero(t, hits)
 }
 
 func TestStarterTest_ReportsTheVerdict(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/outbound"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
 // TestReport is what "starter test" shows: the request as sent (secrets
@@ -49,8 +50,8 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	prefix := fs.String("secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
-	secretsDir := fs.String("secrets-dir", "", "directory of secret files, as on the worker (HTTPNODE_SECRETS_DIR)")
+	prefix := fs.String("secret-prefix", secrets.NodePrefix, "environment prefix of ${secret.NAME} values and their <NAME>_HOSTS bindings (HTTPNODE_SECRET_PREFIX)")
+	secretsDir := fs.String("secrets-dir", "", "directory of node secrets and their NAME.hosts bindings, as on the worker (HTTPNODE_SECRETS_DIR)")
 	var out outbound.Options
 	out.Register(fs)
 	var ro renderOptions
@@ -74,7 +75,8 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "starter:", err)
 		return exitInvalid
 	}
-	report := sendOnce(ctx, activities.New(activities.SecretStore{Prefix: *prefix, Dir: *secretsDir}, clients), rendered.Request)
+	nodeSecrets := &secrets.Nodes{Store: secrets.Store{Prefix: *prefix, Dir: *secretsDir}, Keys: secrets.DefaultWorkerKeys()}
+	report := sendOnce(ctx, activities.New(nodeSecrets, clients), rendered)
 	if *asJSON {
 		b, _ := json.MarshalIndent(report, "", "  ")
 		fmt.Fprintln(stdout, string(b))
@@ -87,9 +89,10 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// sendOnce sends r through the activity's own code, once (no retries),
-// tracing the connection phases.
-func sendOnce(ctx context.Context, a *activities.Activities, r httpnode.Request) TestReport {
+// sendOnce sends the node's main request through the activity's own code,
+// once (no retries), tracing the connection phases; every secret of the
+// node is checked first, as the worker does.
+func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendered) TestReport {
 	var mu sync.Mutex
 	var t0, dnsStart, connStart, tlsStart time.Time
 	var tm Timing
@@ -112,7 +115,7 @@ func sendOnce(ctx context.Context, a *activities.Activities, r httpnode.Request)
 	}
 	t0 = time.Now()
 	rep := TestReport{RequestTime: t0.UTC()}
-	out, err := a.SendRequest(httptrace.WithClientTrace(ctx, trace), activities.SendRequestInput{Request: r})
+	out, err := a.SendRequest(httptrace.WithClientTrace(ctx, trace), activities.SendRequestInput{Request: rd.Request, Secrets: rd.SecretUses()})
 	mu.Lock()
 	tm.TotalMs = *ms(t0)
 	rep.Timing = tm

@@ -14,10 +14,10 @@ import (
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
 
-	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/internal/callbackurl"
 	"github.com/httpnode/httpnode/internal/logging"
 	"github.com/httpnode/httpnode/internal/receiver"
+	"github.com/httpnode/httpnode/internal/secrets"
 	"github.com/httpnode/httpnode/internal/webhook"
 )
 
@@ -29,8 +29,8 @@ type callbackConfig struct {
 func (c *callbackConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "callback-addr", "", "serve pushed callbacks (callback.mode push) here, e.g. :8235; off when empty (HTTPNODE_CALLBACK_ADDR)")
 	fs.StringVar(&c.baseURL, "callback-base-url", "", "the receiver's public URL, as remote systems reach it, e.g. https://hooks.example.com; default http://<callback-addr> (HTTPNODE_CALLBACK_BASE_URL)")
-	fs.StringVar(&c.keySecret, "callback-key-secret", "CALLBACK_KEY", "the secret that signs callback URLs' tokens; every worker of the task queue needs the same (HTTPNODE_CALLBACK_KEY_SECRET)")
-	fs.StringVar(&c.signingSecrets, "callback-signing-secrets", "", "secrets (names, comma-separated) of the Standard Webhooks signatures pushed callbacks must carry; empty: the URL's token alone (HTTPNODE_CALLBACK_SIGNING_SECRETS)")
+	fs.StringVar(&c.keySecret, "callback-key-secret", secrets.DefaultCallbackKey, "name of the worker key (HTTPNODE_KEY_<NAME>) that signs callback URLs' tokens; every worker of the task queue needs the same (HTTPNODE_CALLBACK_KEY_SECRET)")
+	fs.StringVar(&c.signingSecrets, "callback-signing-secrets", "", "names (comma-separated, not values) of the worker keys (HTTPNODE_KEY_<NAME>, whsec_...) whose Standard Webhooks signature pushed callbacks must carry; empty: the URL's token alone (HTTPNODE_CALLBACK_SIGNING_SECRETS)")
 }
 
 // callbackSetup is the receiver's address, URL minter and signing secrets,
@@ -44,7 +44,7 @@ type callbackSetup struct {
 // setupCallbacks reads the receiver's configuration: off without
 // --callback-addr, except in --dev with the Web UI (then on --ui-port + 2,
 // with a key kept in the data directory unless the key secret is set).
-func setupCallbacks(cfg config, secrets activities.SecretSource) (*callbackSetup, error) {
+func setupCallbacks(cfg config, keys secrets.Store) (*callbackSetup, error) {
 	c := cfg.callbacks
 	addr := c.addr
 	if addr == "" && cfg.dev.enabled && cfg.dev.uiPort != 0 {
@@ -70,19 +70,23 @@ func setupCallbacks(cfg config, secrets activities.SecretSource) (*callbackSetup
 	if err := callbackurl.CheckBase(base); err != nil {
 		return nil, err
 	}
-	key, err := callbackKey(cfg, secrets)
+	key, err := callbackKey(cfg, keys)
 	if err != nil {
 		return nil, err
 	}
 	s := &callbackSetup{addr: addr, minter: &callbackurl.Minter{Base: base, Key: key}}
-	for _, name := range splitList(c.signingSecrets) {
-		v, ok := secrets.Secret(name)
+	names, err := secrets.Names("--callback-signing-secrets", c.signingSecrets)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		v, ok := keys.Value(name)
 		if !ok {
-			return nil, fmt.Errorf("--callback-signing-secrets: secret %s is not set (set %s to a whsec_... secret)", name, secrets.Where(name))
+			return nil, fmt.Errorf("--callback-signing-secrets: key %s is not set (set %s to a whsec_... secret)", name, keys.Where(name))
 		}
 		sec, err := webhook.ParseSecret(v)
 		if err != nil {
-			return nil, fmt.Errorf("--callback-signing-secrets: secret %s: %v", name, err)
+			return nil, fmt.Errorf("--callback-signing-secrets: key %s: %v", name, err)
 		}
 		s.secrets = append(s.secrets, sec)
 	}
@@ -92,12 +96,12 @@ func setupCallbacks(cfg config, secrets activities.SecretSource) (*callbackSetup
 // callbackKey is the --callback-key-secret secret or, in --dev without it, a
 // key kept in the data directory (so URLs stay valid across restarts), or a
 // fresh one for an in-memory server.
-func callbackKey(cfg config, secrets activities.SecretSource) ([]byte, error) {
-	if v, ok := secrets.Secret(cfg.callbacks.keySecret); ok {
+func callbackKey(cfg config, keys secrets.Store) ([]byte, error) {
+	if v, ok := keys.Value(cfg.callbacks.keySecret); ok {
 		return []byte(v), nil
 	}
 	if !cfg.dev.enabled {
-		return nil, fmt.Errorf("--callback-addr: callback URLs need a key: set %s to a long random string (every worker of the task queue the same), e.g. head -c 32 /dev/urandom | base64", secrets.Where(cfg.callbacks.keySecret))
+		return nil, fmt.Errorf("--callback-addr: callback URLs need a key: set %s to a long random string (every worker of the task queue the same), e.g. head -c 32 /dev/urandom | base64", keys.Where(cfg.callbacks.keySecret))
 	}
 	if cfg.dev.dataDir == "" {
 		return []byte(rand.Text()), nil

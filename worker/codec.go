@@ -11,8 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/codec"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
 // codecConfig holds the codec server flags.
@@ -25,7 +25,7 @@ type codecConfig struct {
 func (c *codecConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "codec-addr", "", "serve the codec server (/encode, /decode) for Temporal Web and the temporal CLI here, e.g. :8234; needs --encryption-keys (HTTPNODE_CODEC_ADDR)")
 	fs.StringVar(&c.origins, "codec-origins", "http://localhost:8233,http://127.0.0.1:8233", "origins of Temporal Web allowed to call the codec server from a browser, comma-separated (HTTPNODE_CODEC_ORIGINS)")
-	fs.StringVar(&c.tokenSecret, "codec-token-secret", "CODEC_TOKEN", "the secret holding the codec server's token: callers send \"Authorization: Bearer <token>\" or put it first in the path (HTTPNODE_CODEC_TOKEN_SECRET)")
+	fs.StringVar(&c.tokenSecret, "codec-token-secret", secrets.DefaultCodecToken, "name of the worker key (HTTPNODE_KEY_<NAME>) holding the codec server's token: callers send \"Authorization: Bearer <token>\" or put it first in the path (HTTPNODE_CODEC_TOKEN_SECRET)")
 }
 
 // codecServer is a running codec server.
@@ -40,7 +40,7 @@ type codecServer struct {
 // encryption on, next to the Web UI (on --ui-port + 1). Without either it
 // returns nil. The token is the --codec-token-secret secret; --dev makes a
 // random one when that secret is not set.
-func startCodecServer(cfg config, cd *codec.Codec, secrets activities.SecretSource, logger zerolog.Logger) (*codecServer, error) {
+func startCodecServer(cfg config, cd *codec.Codec, keys secrets.Store, logger zerolog.Logger) (*codecServer, error) {
 	addr := cfg.codec.addr
 	devUI := cfg.dev.enabled && cfg.dev.uiPort != 0
 	if cd == nil {
@@ -60,10 +60,10 @@ func startCodecServer(cfg config, cd *codec.Codec, secrets activities.SecretSour
 			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.dev.uiPort+1))
 		}
 	}
-	token, ok := secrets.Secret(cfg.codec.tokenSecret)
+	token, ok := keys.Value(cfg.codec.tokenSecret)
 	if !ok {
 		if !cfg.dev.enabled {
-			return nil, fmt.Errorf("--codec-addr: the codec server needs a token: set %s (e.g. head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')", secrets.Where(cfg.codec.tokenSecret))
+			return nil, fmt.Errorf("--codec-addr: the codec server needs a token: set %s (e.g. head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')", keys.Where(cfg.codec.tokenSecret))
 		}
 		token = rand.Text()
 	}

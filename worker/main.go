@@ -53,8 +53,7 @@ type config struct {
 	stopTimeout      time.Duration
 	logLevel         string
 	logFormat        string
-	secretPrefix     string
-	secretsDir       string
+	secrets          secretConfig
 	paramsFile       string
 	timeZone         string
 	healthAddr       string
@@ -77,8 +76,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may finish (HTTPNODE_STOP_TIMEOUT)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (HTTPNODE_LOG_LEVEL)")
 	fs.StringVar(&c.logFormat, "log-format", "json", "json or console (HTTPNODE_LOG_FORMAT)")
-	fs.StringVar(&c.secretPrefix, "secret-prefix", activities.DefaultSecretPrefix, "environment prefix of ${secret.NAME} values (HTTPNODE_SECRET_PREFIX)")
-	fs.StringVar(&c.secretsDir, "secrets-dir", "", "directory of secret files, one per ${secret.NAME}, e.g. a mounted Kubernetes Secret (HTTPNODE_SECRETS_DIR)")
+	c.secrets.register(fs)
 	fs.StringVar(&c.paramsFile, "params-file", "", "global parameters, a JSON object of strings; HTTPNODE_PARAM_<name> variables add to it (HTTPNODE_PARAMS_FILE)")
 	fs.StringVar(&c.timeZone, "time-zone", "UTC", "default time zone of time macros such as ${yyyyMMdd} (HTTPNODE_TIME_ZONE)")
 	fs.IntVar(&c.stickyCache, "sticky-cache-size", 10000, "workflows kept in memory between tasks; fewer saves memory per waiting node, at the cost of replaying history when a timer fires (HTTPNODE_STICKY_CACHE_SIZE)")
@@ -127,8 +125,8 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		egressLog = egressLog.Str("dev", "loopback allowed for the demo")
 	}
 	egressLog.Msg("egress policy")
-	cfg.conn.Secrets = acts.Secrets
-	cbs, err := setupCallbacks(cfg, acts.Secrets)
+	logSecrets(logger, acts.Secrets)
+	cbs, err := setupCallbacks(cfg, cfg.conn.Keys())
 	if err != nil {
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
@@ -141,7 +139,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
 	}
-	cs, err := startCodecServer(cfg, cd, acts.Secrets, logger)
+	cs, err := startCodecServer(cfg, cd, cfg.conn.Keys(), logger)
 	if err != nil {
 		logger.Error().Msg(err.Error())
 		return exitUsage
@@ -207,14 +205,22 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	return exitOK
 }
 
-// newActivities builds the activities with the worker's secrets, global
+// newActivities builds the activities with the node secrets, global
 // parameters and time zone.
 func newActivities(cfg config) (*activities.Activities, error) {
 	clients, err := cfg.outbound.Config(cfg.dev.enabled)
 	if err != nil {
 		return nil, err
 	}
-	a := activities.New(activities.SecretStore{Prefix: cfg.secretPrefix, Dir: cfg.secretsDir}, clients)
+	keys, err := workerKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := nodeSecrets(cfg, keys)
+	if err != nil {
+		return nil, err
+	}
+	a := activities.New(nodes, clients)
 	params, err := activities.LoadParams(cfg.paramsFile, os.Environ())
 	if err != nil {
 		return nil, err

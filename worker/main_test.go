@@ -100,8 +100,11 @@ func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 	svc := httptest.NewServer(jobs.Handler())
 	defer svc.Close()
 
+	t.Setenv("HTTPNODE_SECRET_DEMO_TOKEN", "demo-token-value")
 	first := startProcess(t, args...)
 	require.Contains(t, first.logs.String(), `"webUI":"http://127.0.0.1:`+strconv.Itoa(uiPort)+`"`, "the UI's address is printed")
+	require.Contains(t, first.logs.String(), `"secrets":["DEMO_TOKEN"]`)
+	require.Contains(t, first.logs.String(), `"message":"secrets without a binding of their own are bound to loopback for the demo (--dev)"`)
 	require.Contains(t, first.logs.String(), `"policy":"deny internal addresses; allow 127.0.0.0/8, ::1/128`, "--dev says it allows loopback")
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/namespaces/default")
 	require.NoError(t, err)
@@ -114,7 +117,7 @@ func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 
 	c, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + strconv.Itoa(devPort)})
 	require.NoError(t, err)
-	node := json.RawMessage(`{"request": {"method": "POST", "url": "` + svc.URL + `/jobs", "body": {"seconds": 3600}},
+	node := json.RawMessage(`{"request": {"method": "POST", "url": "` + svc.URL + `/jobs", "body": {"seconds": 3600}, "headers": {"X-Demo": "${secret.DEMO_TOKEN}"}},
 		"callback": {"url": "` + svc.URL + `/status", "interval": "1s", "timeout": "2s"}, "retry": {"count": 0}}`)
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "dev-restart", TaskQueue: workflows.TaskQueue}, workflows.HTTPNodeName, node)
 	require.NoError(t, err)
@@ -148,11 +151,14 @@ func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 }
 
 func TestWorker_UnreachableServer(t *testing.T) {
+	t.Setenv("HTTPNODE_SECRET_LONELY", "lonely-value")
 	var logs testutil.SyncBuffer
 	code := run(context.Background(), []string{"--address", "127.0.0.1:" + strconv.Itoa(freePort(t)), "--connect-timeout", "2s"}, &logs, nil)
 	require.Equal(t, exitUnreachable, code)
 	require.Contains(t, logs.String(), "cannot reach Temporal at 127.0.0.1:")
 	require.Contains(t, logs.String(), "go run ./worker --dev")
+	require.Contains(t, logs.String(), "secret LONELY is not bound to any host, so nodes cannot use it: set HTTPNODE_SECRET_LONELY_HOSTS", "the worker says at start which secrets nodes cannot use")
+	require.NotContains(t, logs.String(), "lonely-value")
 }
 
 func TestWorker_BadConfiguration(t *testing.T) {
@@ -181,6 +187,30 @@ func TestWorker_BadConfiguration(t *testing.T) {
 			require.Contains(t, logs.String(), tc.want)
 		})
 	}
+}
+
+// A value given where the name of a worker key belongs is refused, and
+// the value is never printed.
+func TestWorker_SecretValuesGivenAsNamesAreNotPrinted(t *testing.T) {
+	const value = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	for _, flag := range []string{"--callback-signing-secrets", "--encryption-keys", "--codec-token-secret", "--callback-key-secret"} {
+		t.Run(flag, func(t *testing.T) {
+			var logs testutil.SyncBuffer
+			require.Equal(t, exitUsage, run(context.Background(), []string{"--callback-addr", "127.0.0.1:0", flag, value}, &logs, nil))
+			require.Contains(t, logs.String(), flag+": entry 1: this looks like a secret value, not a secret's name (it is not shown)")
+			require.NotContains(t, logs.String(), "MfKQ9r8G")
+		})
+	}
+}
+
+// Worker keys are read apart from node secrets: one found where nodes
+// could reach it stops the worker, saying where it belongs.
+func TestWorker_WorkerKeyAmongNodeSecretsIsRefused(t *testing.T) {
+	t.Setenv("HTTPNODE_SECRET_CALLBACK_KEY", "a-callback-key-value")
+	var logs testutil.SyncBuffer
+	require.Equal(t, exitUsage, run(context.Background(), []string{"--callback-addr", "127.0.0.1:0"}, &logs, nil))
+	require.Contains(t, logs.String(), "callback URL key CALLBACK_KEY is set among the node secrets (environment variable HTTPNODE_SECRET_CALLBACK_KEY on the worker), where nodes could reach it: worker keys are read from environment variable HTTPNODE_KEY_CALLBACK_KEY on the worker; move it there")
+	require.NotContains(t, logs.String(), "a-callback-key-value")
 }
 
 func TestWorker_DevPortTaken(t *testing.T) {
@@ -242,7 +272,7 @@ func TestWorker_ShutdownLetsInFlightRequestFinish(t *testing.T) {
 // server, which decodes the node's encrypted payloads (and nothing without
 // the token), while the stored input is ciphertext.
 func TestWorker_DevEncryptionWiresTheWebUIToTheCodecServer(t *testing.T) {
-	t.Setenv("HTTPNODE_SECRET_DEV_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	t.Setenv("HTTPNODE_KEY_DEV_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	devPort, uiPort := freePort(t), freePort(t)
 	p := startProcess(t, "--dev", "--dev-port", strconv.Itoa(devPort), "--ui-port", strconv.Itoa(uiPort), "--dev-data-dir", "",
 		"--encryption-keys", "DEV_KEY", "--log-level", "warn")
@@ -304,12 +334,12 @@ func TestWorker_CodecServerNeedsKeysAndAToken(t *testing.T) {
 	require.Equal(t, exitUsage, run(context.Background(), []string{"--codec-addr", "127.0.0.1:0"}, &logs, nil))
 	require.Contains(t, logs.String(), "--codec-addr: the codec server needs --encryption-keys")
 
-	t.Setenv("HTTPNODE_SECRET_K1", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	t.Setenv("HTTPNODE_KEY_K1", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	logs = testutil.SyncBuffer{}
 	require.Equal(t, exitUsage, run(context.Background(), []string{"--codec-addr", "127.0.0.1:0", "--encryption-keys", "K1"}, &logs, nil))
-	require.Contains(t, logs.String(), "the codec server needs a token: set environment variable HTTPNODE_SECRET_CODEC_TOKEN")
+	require.Contains(t, logs.String(), "the codec server needs a token: set environment variable HTTPNODE_KEY_CODEC_TOKEN")
 
 	logs = testutil.SyncBuffer{}
 	require.Equal(t, exitUsage, run(context.Background(), []string{"--encryption-keys", "K2"}, &logs, nil))
-	require.Contains(t, logs.String(), "--encryption-keys: key K2 is not set (set environment variable HTTPNODE_SECRET_K2")
+	require.Contains(t, logs.String(), "--encryption-keys: key K2 is not set (set environment variable HTTPNODE_KEY_K2")
 }

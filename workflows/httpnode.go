@@ -64,6 +64,12 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
 	}
 	info := workflow.GetInfo(ctx)
+	if state != nil && !state.trusted(info) {
+		if info.ContinuedExecutionRunID == "" {
+			return nil, temporal.NewNonRetryableApplicationError("HTTPNode takes one input, the node: a second input is the state a node carries across continue-as-new, and cannot be given when a node is started (start it with the node alone)", httpnode.ErrInvalidNode, nil)
+		}
+		state = nil // a cron run or a workflow retry: the node runs anew
+	}
 	if state == nil {
 		state = &State{Attempt: 1, StartTime: workflow.Now(ctx), KeySeed: info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID}
 		if node.Timeout > 0 {
@@ -267,7 +273,7 @@ func (r *nodeRun) run(ctx workflow.Context) error {
 			return r.ended(ctx, err)
 		case isContinueAsNew(err):
 			return err
-		case ctx.Err() != nil:
+		case ctx.Err() != nil, toError(err).Type == httpnode.ErrInvalidNode: // a retry cannot help an invalid node
 			return r.ended(ctx, err)
 		}
 		return r.retryWait(ctx, err)
@@ -338,7 +344,9 @@ func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
 	}
 	actx := workflow.WithActivityOptions(ctx, activityOptions(req, req.Method+" "+httpnode.RedactURL(req.URL), RequestTries))
 	out := &activities.SendRequestOutput{}
-	err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{Request: req, IdempotencyKey: r.st.idempotencyKey()}).Get(ctx, out)
+	err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{
+		Request: req, IdempotencyKey: r.st.idempotencyKey(), Secrets: r.st.Rendered.SecretUses(),
+	}).Get(ctx, out)
 	if err != nil {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) && app.HasDetails() && app.Details(out) == nil {
@@ -493,6 +501,7 @@ func (r *nodeRun) nextWait(ctx workflow.Context, check *pollCheck, runPolls int)
 	}
 	if cb.Polled() && (runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested())) {
 		workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
+		r.st.ContinuedFrom = workflow.GetInfo(ctx).WorkflowExecution.RunID
 		return 0, workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
 	}
 	if cb.Mode == httpnode.ModePush {

@@ -393,6 +393,7 @@ func TestHTTPNode_ContinueAsNewCarriesState(t *testing.T) {
 	// The next run polls on from where the last stopped, without sending the
 	// main request again (no SendRequest is mocked here).
 	env2 := newEnv(t)
+	env2.SetContinuedExecutionRunID(st.ContinuedFrom)
 	polls := statuses(env2, "PROCESSING")
 	env2.ExecuteWorkflow(HTTPNodeName, input, st)
 	_, res := failure(t, env2, httpnode.ErrPollBudgetExceeded)
@@ -415,6 +416,8 @@ func TestHTTPNode_LongWaitIsBoundedPerRun(t *testing.T) {
 		env := newEnv(t)
 		if st == nil {
 			mainResponse(env, `{"taskId": "t1"}`)
+		} else {
+			env.SetContinuedExecutionRunID(st.ContinuedFrom)
 		}
 		runPolls := 0
 		env.OnActivity(a.CheckStatus, mock.Anything, mock.Anything).Return(

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/httpnode/httpnode/httpnode"
 )
 
@@ -20,6 +22,9 @@ type State struct {
 	// KeySeed makes idempotency keys unique to this node run and stable
 	// across its runs: the workflow id and the first run's id.
 	KeySeed string `json:"keySeed"`
+	// ContinuedFrom is the run that continued as new with this state: the
+	// next run trusts the state only when it continues that run.
+	ContinuedFrom string `json:"continuedFrom,omitempty"`
 	// SentTime is when the node's first main request was sent.
 	SentTime time.Time `json:"sentTime,omitzero"`
 	// Rendered is the node with parameters and time macros substituted,
@@ -75,6 +80,21 @@ const (
 	PhaseRetryWait = "retry-wait"
 	PhaseDone      = "done"
 )
+
+// trusted reports whether the run of info may take s as the state its
+// previous run carried across continue-as-new. Only such a run may: a
+// client can start a run with a second input, and cron runs and workflow
+// retries repeat the first run's inputs. States written before
+// ContinuedFrom existed are taken in a plain continue-as-new only.
+func (s *State) trusted(info *workflow.Info) bool {
+	switch {
+	case info.ContinuedExecutionRunID == "":
+		return false
+	case s.ContinuedFrom != "":
+		return s.ContinuedFrom == info.ContinuedExecutionRunID
+	}
+	return info.CronSchedule == "" && info.Attempt <= 1
+}
 
 // idempotencyKey is a UUID-shaped key derived from the node run and attempt:
 // the same for every try of an attempt, on every replay and after

@@ -10,15 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
-	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/codec"
-	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/secrets"
 )
 
 // Options are the connection settings.
@@ -33,10 +31,14 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// EncryptionKeys are the ids of the payload encryption keys,
 	// comma-separated, the first one encrypting (see package codec); each
-	// key is read like ${secret.ID} from Secrets. Empty: no encryption.
+	// is a worker key (HTTPNODE_KEY_<ID>, or the file <ID> in KeysDir).
+	// Empty: no encryption.
 	EncryptionKeys string
-	// Secrets resolves the keys; nil reads HTTPNODE_SECRET_* variables.
-	Secrets activities.SecretSource
+	// KeysDir is a directory of worker keys, one file per key (a mounted
+	// Kubernetes Secret apart from the nodes' secrets).
+	KeysDir string
+	// LookupEnv replaces os.LookupEnv for the keys in tests.
+	LookupEnv func(string) (string, bool)
 }
 
 // DefaultAddress is where a local (and the --dev) Temporal server listens.
@@ -54,29 +56,37 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.ServerCACert, "tls-ca-path", "", "CA of the server certificate (TEMPORAL_TLS_SERVER_CA_CERT_PATH)")
 	fs.StringVar(&o.ServerName, "tls-server-name", "", "server name to verify (TEMPORAL_TLS_SERVER_NAME)")
 	fs.DurationVar(&o.ConnectTimeout, "connect-timeout", 10*time.Second, "how long to wait for the server at start (HTTPNODE_CONNECT_TIMEOUT)")
-	fs.StringVar(&o.EncryptionKeys, "encryption-keys", "", "encrypt payloads (inputs, results, errors) with these key ids, comma-separated, the first encrypting; each key is a secret (HTTPNODE_SECRET_<ID>) of 32 bytes in base64 (HTTPNODE_ENCRYPTION_KEYS)")
+	fs.StringVar(&o.EncryptionKeys, "encryption-keys", "", "encrypt payloads (inputs, results, errors) with these key ids, comma-separated, the first encrypting; each key is a worker key (HTTPNODE_KEY_<ID>) of 32 bytes in base64 (HTTPNODE_ENCRYPTION_KEYS)")
+	fs.StringVar(&o.KeysDir, "keys-dir", "", "directory of the worker's own keys, one file per key; nodes cannot reach them (HTTPNODE_KEYS_DIR)")
 	o.APIKey = os.Getenv("TEMPORAL_API_KEY")
+}
+
+// Keys is the store of worker keys: HTTPNODE_KEY_<NAME>, then KeysDir.
+func (o Options) Keys() secrets.Store {
+	k := secrets.Keys(o.KeysDir)
+	k.LookupEnv = o.LookupEnv
+	return k
+}
+
+// KeyIDs are the ids of EncryptionKeys. Errors name the flag and never
+// repeat an id that may be a key's value.
+func (o Options) KeyIDs() ([]string, error) {
+	return secrets.Names("--encryption-keys", o.EncryptionKeys)
 }
 
 // Codec returns the payload codec of EncryptionKeys, or nil without keys.
 // Errors name the key and where it is read from, never its value.
 func (o Options) Codec() (*codec.Codec, error) {
-	if strings.TrimSpace(o.EncryptionKeys) == "" {
-		return nil, nil
+	ids, err := o.KeyIDs()
+	if err != nil || len(ids) == 0 {
+		return nil, err
 	}
-	secrets := o.Secrets
-	if secrets == nil {
-		secrets = activities.SecretStore{}
-	}
+	store := o.Keys()
 	var keys []codec.Key
-	for _, id := range strings.Split(o.EncryptionKeys, ",") {
-		id = strings.TrimSpace(id)
-		if !httpnode.ValidSecretName(id) {
-			return nil, fmt.Errorf("--encryption-keys: %q is not a key id (use letters, digits and _, as in CODEC_KEY_2026_11)", id)
-		}
-		v, ok := secrets.Secret(id)
+	for _, id := range ids {
+		v, ok := store.Value(id)
 		if !ok {
-			return nil, fmt.Errorf("--encryption-keys: key %s is not set (set %s to 32 random bytes in base64: head -c 32 /dev/urandom | base64)", id, secrets.Where(id))
+			return nil, fmt.Errorf("--encryption-keys: key %s is not set (set %s to 32 random bytes in base64: head -c 32 /dev/urandom | base64)", id, store.Where(id))
 		}
 		k, err := codec.ParseKey(id, v)
 		if err != nil {

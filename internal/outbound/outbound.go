@@ -16,6 +16,7 @@ import (
 type Options struct {
 	Allow, Ports, Schemes string
 	ResponseHeaderTimeout time.Duration
+	TLSDir                string
 }
 
 // Register adds the flags to fs; their variables apply through flagenv.Apply.
@@ -23,6 +24,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Allow, "egress-allow", "", "internal destinations nodes may reach, comma-separated CIDRs, IPs and host names (*.corp.example); everything internal is denied otherwise (HTTPNODE_EGRESS_ALLOW)")
 	fs.StringVar(&o.Ports, "egress-ports", "", "destination ports nodes may reach, comma-separated; empty allows any (HTTPNODE_EGRESS_PORTS)")
 	fs.StringVar(&o.Schemes, "egress-schemes", "", "URL schemes nodes may use, comma-separated; empty allows http and https (HTTPNODE_EGRESS_SCHEMES)")
+	fs.StringVar(&o.TLSDir, "tls-dir", "", "directory of TLS files (CA bundles, client certificates) nodes may name in tls.caFile, certFile and keyFile, relative to it; no other path on the worker can be named (HTTPNODE_TLS_DIR)")
 	fs.DurationVar(&o.ResponseHeaderTimeout, "response-header-timeout", activities.DefaultResponseHeaderTimeout, "longest wait for a response's headers, whatever a node's timeout (HTTPNODE_RESPONSE_HEADER_TIMEOUT)")
 }
 
@@ -36,5 +38,5 @@ func (o Options) Config(loopback bool) (activities.ClientConfig, error) {
 	if loopback {
 		p = p.AllowLoopback()
 	}
-	return activities.ClientConfig{Policy: p, ResponseHeaderTimeout: o.ResponseHeaderTimeout}, nil
+	return activities.ClientConfig{Policy: p, ResponseHeaderTimeout: o.ResponseHeaderTimeout, TLSDir: o.TLSDir}, nil
 }
