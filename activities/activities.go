@@ -147,13 +147,13 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 	if err != nil {
 		hint := fmt.Sprintf(" (set callback.statusField to the field that holds the job status)%s", ex.Response.Excerpt())
 		if ex.Response.Truncated {
-			hint = " (the body was cut at callback.maxResponseBytes; raise it)"
+			hint = ex.Response.CutHint("callback")
 		}
 		return CheckStatusOutput{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("callback: poll response from %s: %v%s", httpnode.RedactURL(ex.Sent.URL), err, hint),
 			httpnode.ErrCallbackResponse, nil, ex.Response)
 	}
-	status = ex.mask.String(status)
+	status = httpnode.ClipStatus(ex.mask.String(status))
 	out := CheckStatusOutput{Status: status, StatusCode: ex.Response.StatusCode, Outcome: httpnode.Judge(in.Pending, in.Success, status)}
 	if out.Outcome != OutcomePending {
 		out.Response = &ex.Response

@@ -103,19 +103,19 @@ func TestSendRequest_QueryHeadersAndBodies(t *testing.T) {
 		name, bodyType, body, wantBody, wantType string
 	}{
 		{"json", "", `{"b": [1, 2], "a": "x"}`, `{"b":[1,2],"a":"x"}`, "application/json"},
-		{"form", "form", `{"a": "x y", "n": 2, "t": true}`, `a=x+y&n=2&t=true`, "application/x-www-form-urlencoded"},
+		{"form", "form", `{"a": "x y", "n": 12345678, "f": 1.50, "big": 12345678901234567890, "t": true}`, `a=x+y&big=12345678901234567890&f=1.50&n=12345678&t=true`, "application/x-www-form-urlencoded"},
 		{"raw", "raw", `"plain text\nline 2"`, "plain text\nline 2", "text/plain; charset=utf-8"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := request("POST", srv.URL+"/jobs?fixed=1")
+			r := request("POST", srv.URL+"/jobs?a=1;b=2&keep=%2Fx%20y&flag")
 			r.Query = map[string]string{"day": "2026-11-23", "q": "a&b"}
 			r.Headers = map[string]string{"X-Trace": "t1"}
 			r.Body, r.BodyType = json.RawMessage(tc.body), tc.bodyType
 			r = httpnode.Node{Request: r}.WithDefaults().Request
 			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r, IdempotencyKey: "key-1"})
 			require.NoError(t, err)
-			require.Equal(t, "day=2026-11-23&fixed=1&q=a%26b", got.query)
+			require.Equal(t, "a=1;b=2&keep=%2Fx%20y&flag&day=2026-11-23&q=a%26b", got.query, "the URL's own query is sent as written, the query map appended")
 			require.Equal(t, "t1", got.header.Get("X-Trace"))
 			require.Equal(t, tc.wantType, got.header.Get("Content-Type"))
 			require.Equal(t, tc.wantBody, got.body)

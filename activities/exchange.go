@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -73,30 +74,32 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
 	defer resp.Body.Close()
-	body, err := readCapped(resp, r.MaxResponseBytes)
-	if err != nil {
+	body, cut, err := readBody(resp, r.MaxResponseBytes)
+	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
+	}
+	if err != nil {
+		cut = httpnode.CutByTimeout // the try's timeout passed while the body arrived
 	}
 	if resp.Request != nil && resp.Request.URL.String() != req.URL.String() {
 		ex.Sent.FinalURL = m.String(resp.Request.URL.String())
 	}
-	truncated := int64(len(body)) > r.MaxResponseBytes
-	if truncated {
-		body = body[:r.MaxResponseBytes]
-	}
 	ex.body, ex.header = body, resp.Header
 	ex.Response = httpnode.Response{
-		StatusCode: resp.StatusCode,
-		Status:     resp.Status,
-		Headers:    responseHeaders(resp.Header, m),
-		Truncated:  truncated,
-		DurationMs: time.Since(start).Milliseconds(),
+		StatusCode:  resp.StatusCode,
+		Status:      resp.Status,
+		Headers:     responseHeaders(resp.Header, m),
+		HeaderLists: headerLists(resp.Header, m),
+		Truncated:   cut != "",
+		TruncatedBy: cut,
+		DurationMs:  time.Since(start).Milliseconds(),
 	}
 	if utf8.Valid(body) {
 		ex.Response.Body = m.String(string(body))
 	} else {
 		ex.Response.Body, ex.Response.BodyEncoding = base64.StdEncoding.EncodeToString(body), "base64"
 	}
+	httpnode.FitBudget(&ex.Response, httpnode.ResponseBudget, &ex.Response) // lookups use body, whole
 	return ex, nil
 }
 
@@ -130,10 +133,7 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	f.dest = req.URL
 	u := req.URL
 	queryAuth := r.Auth != nil && r.Auth.Type == "apiKey" && r.Auth.In == "query"
-	var q url.Values
-	if len(r.Query) > 0 || queryAuth {
-		q = u.Query()
-	}
+	q := url.Values{} // appended to the URL's own query, which is sent as written
 	for k, v := range r.Query {
 		q.Set(k, first(f.refs("query."+k, v)))
 	}
@@ -160,8 +160,8 @@ func (a *Activities) build(ctx context.Context, step string, r httpnode.Request,
 	if err := f.err(); err != nil {
 		return nil, nil, err
 	}
-	if q != nil {
-		u.RawQuery = q.Encode()
+	if len(q) > 0 {
+		u.RawQuery = strings.TrimPrefix(u.RawQuery+"&"+q.Encode(), "&")
 	}
 	if contentType != "" && header.Get("Content-Type") == "" {
 		header.Set("Content-Type", contentType)
@@ -212,23 +212,6 @@ func requestSize(req *http.Request, url string) httpnode.Size {
 	return s
 }
 
-// readCapped reads at most limit bytes of the body and one more, to tell a
-// body of exactly limit bytes from a longer one. With a Content-Length the
-// body is read into a buffer of its size at once.
-func readCapped(resp *http.Response, limit int64) ([]byte, error) {
-	if resp.Body == http.NoBody { // HEAD, 204, 304: a Content-Length, but no body
-		return nil, nil
-	}
-	if resp.ContentLength < 0 || resp.ContentLength > limit {
-		var buf bytes.Buffer
-		_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
-		return buf.Bytes(), err
-	}
-	buf := make([]byte, resp.ContentLength)
-	n, err := io.ReadFull(resp.Body, buf)
-	return buf[:n], err
-}
-
 // UserAgent is sent unless the node sets its own.
 const UserAgent = "httpnode/1"
 
@@ -238,13 +221,13 @@ func encodeBody(r httpnode.Request) ([]byte, string, error) {
 	}
 	switch r.BodyType {
 	case httpnode.BodyForm:
-		var obj map[string]any
+		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(r.Body, &obj); err != nil {
 			return nil, "", fmt.Errorf("must be an object for bodyType form")
 		}
 		form := url.Values{}
 		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			form.Set(k, fmt.Sprint(obj[k]))
+			form.Set(k, formValue(obj[k]))
 		}
 		return []byte(form.Encode()), "application/x-www-form-urlencoded", nil
 	case httpnode.BodyRaw:
@@ -260,6 +243,16 @@ func encodeBody(r httpnode.Request) ([]byte, string, error) {
 		}
 		return buf.Bytes(), "application/json", nil
 	}
+}
+
+// formValue is a form field's value: a string as it is, a number or a
+// boolean as its JSON text (12345678 stays 12345678, not 1.2345678e+07).
+func formValue(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(bytes.TrimSpace(raw))
 }
 
 // maskHeader shows a sensitive header as its scheme and ***, and any other
@@ -286,6 +279,26 @@ func responseHeaders(h http.Header, m *masker) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
 		out[k] = maskHeader(k, strings.Join(vs, ", "), m)
+	}
+	return out
+}
+
+// headerLists are the headers of h that have several values, each value
+// masked apart; nil when there are none.
+func headerLists(h http.Header, m *masker) map[string][]string {
+	var out map[string][]string
+	for k, vs := range h {
+		if len(vs) < 2 {
+			continue
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		masked := make([]string, len(vs))
+		for i, v := range vs {
+			masked[i] = maskHeader(k, v, m)
+		}
+		out[k] = masked
 	}
 	return out
 }

@@ -65,5 +65,10 @@ func (a *Activities) RenderNode(_ context.Context, in RenderInput) (httpnode.Ren
 		return httpnode.Rendered{}, temporal.NewNonRetryableApplicationError(strings.TrimPrefix(err.Error(), "invalid node: "), httpnode.ErrInvalidParameter, nil)
 	}
 	out.StuckAttribute = a.StuckAttribute
+	if b, err := json.Marshal(out); err == nil && len(b) > httpnode.PayloadBudget {
+		return httpnode.Rendered{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"node: with its parameters filled in it is %d bytes, above the %d a node may take (parameters of this size belong in the data, not the node)", len(b), httpnode.PayloadBudget),
+			httpnode.ErrInvalidParameter, nil)
+	}
 	return out, nil
 }

@@ -3,8 +3,11 @@ package activities
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +53,64 @@ func TestRenderNode_FailsWithInvalidParameter(t *testing.T) {
 	_, err = a.RenderNode(context.Background(), RenderInput{Node: httpnode.Node{Request: httpnode.Request{URL: "https://x.example/${nope}"}}})
 	app := requireAppError(t, err, httpnode.ErrInvalidParameter, false)
 	require.Equal(t, "request.url: unknown parameter ${nope} (define it in the node's params, pass --param nope=..., or set it on the worker as HTTPNODE_PARAM_nope)", app.Message())
+}
+
+// FuzzMasking: a secret (of the length the worker takes) never survives
+// masking in any text holding it, in any of its forms.
+func FuzzMasking(f *testing.F) {
+	f.Add("s3cr+t/=value", "before s3cr+t/=value after")
+	f.Add("password", "passpasswordword")
+	f.Add("ääääääää", "xääääääääy")
+	f.Fuzz(func(t *testing.T, secret, text string) {
+		if len(secret) < httpnode.MinSecretLength {
+			return
+		}
+		m := &masker{}
+		m.add(secret)
+		for _, s := range []string{text + secret + text, secret, url.QueryEscape(secret) + text, base64.StdEncoding.EncodeToString([]byte(secret))} {
+			if out := m.String(s); strings.Contains(out, secret) {
+				t.Fatalf("%q masked to %q still holds the secret", s, out)
+			}
+		}
+	})
+}
+
+// FuzzFormValues: a form field's value is its JSON text for numbers and
+// booleans, the string itself for strings, and never panics.
+func FuzzFormValues(f *testing.F) {
+	for _, s := range []string{`"x y"`, `12345678`, `1.50`, `1e400`, `true`, `-0`, `"\u00e4"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		body := []byte(`{"k": ` + raw + `}`)
+		if !json.Valid(body) {
+			return
+		}
+		out, _, err := encodeBody(httpnode.Request{Body: body, BodyType: httpnode.BodyForm})
+		if err != nil {
+			return
+		}
+		v, err := url.ParseQuery(string(out))
+		if err != nil {
+			t.Fatalf("form %q does not parse: %v", out, err)
+		}
+		var s string
+		if json.Unmarshal([]byte(raw), &s) == nil {
+			if v.Get("k") != s {
+				t.Fatalf("string %s sent as %q", raw, v.Get("k"))
+			}
+		} else if v.Get("k") != strings.TrimSpace(raw) {
+			t.Fatalf("%s sent as %q", raw, v.Get("k"))
+		}
+	})
+}
+
+// Parameters cannot blow a node up past the payload budget.
+func TestRenderNode_RefusesANodeTooLargeOnceRendered(t *testing.T) {
+	a := newActivities()
+	a.Params = map[string]string{"big": strings.Repeat("b", 400<<10)}
+	n := httpnode.Node{Request: httpnode.Request{URL: "https://x.example/jobs", Headers: map[string]string{"A": "${big}", "B": "${big}", "C": "${big}", "D": "${big}"}}}
+	_, err := a.RenderNode(context.Background(), RenderInput{Node: n.WithDefaults()})
+	app := requireAppError(t, err, httpnode.ErrInvalidParameter, false)
+	require.Contains(t, app.Message(), "with its parameters filled in it is")
 }

@@ -5,10 +5,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
-// DataConverter returns the SDK's default data converter with c applied to every payload it writes and reads: set it
-// as client.Options.DataConverter on every worker and client of the namespace that reads or writes these histories.
+// DataConverter returns Converter with c applied to every payload it writes and reads: set it as
+// client.Options.DataConverter on every worker and client of the namespace that reads or writes these histories.
 func DataConverter(c *Codec) converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	return converter.NewCodecDataConverter(Converter(), c)
 }
 
 // FailureConverter returns the SDK's default failure converter with EncodeCommonAttributes on and DataConverter(c)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -49,4 +50,22 @@ func TestFailureConverter_ReadsFailuresFromOlderKeys(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, FailureConverter(testCodec(t, k2, k1)).FailureToError(failure), &appErr)
 	require.Equal(t, secretMessage, appErr.Message())
+}
+
+// JSON is written without HTML escaping, and both converters read what the
+// other writes.
+func TestConverter_NoHTMLEscaping(t *testing.T) {
+	v := map[string]string{"body": "<b>a & b</b>"}
+	p, err := Converter().ToPayload(v)
+	require.NoError(t, err)
+	require.Equal(t, `{"body":"<b>a & b</b>"}`, string(p.GetData()))
+	var back map[string]string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &back))
+	require.Equal(t, v, back)
+	p, err = converter.GetDefaultDataConverter().ToPayload(v)
+	require.NoError(t, err)
+	require.Contains(t, string(p.GetData()), `\u003cb\u003e`)
+	back = nil
+	require.NoError(t, Converter().FromPayload(p, &back))
+	require.Equal(t, v, back)
 }

@@ -15,21 +15,24 @@ import (
 // reported, each with its field path, in one *ValidationError.
 func Decode(data []byte) (Node, error) {
 	var n Node
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || bytes.Equal(data, []byte("null")) {
+	if t := bytes.TrimSpace(data); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		return n, &ValidationError{Problems: []FieldError{{Path: "node", Message: "input is empty (give a node object with at least request.url)"}}}
 	}
-	var errs []FieldError
+	fatal, errs := checkSyntax(data)
+	if len(fatal) > 0 {
+		return n, &ValidationError{Problems: fatal}
+	}
 	decodeStrict(data, reflect.ValueOf(&n).Elem(), "", &errs)
-	if len(errs) > 0 && errs[0].Path == "node" {
+	if len(errs) > 0 && errs[len(errs)-1].Path == "node" && errs[len(errs)-1].Message == "must be an object" {
 		return n, &ValidationError{Problems: errs}
 	}
 	// Validate what did decode too, so one run reports every problem; a
 	// field that failed to decode is not reported again as missing.
 	var verr *ValidationError
 	if errors.As(n.Validate(), &verr) {
+		decodeErrs := errs
 		for _, p := range verr.Problems {
-			if !covered(errs, p.Path) {
+			if !covered(decodeErrs, p.Path) {
 				errs = append(errs, p)
 			}
 		}

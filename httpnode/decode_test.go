@@ -210,3 +210,63 @@ func TestDecode_FinishingFields(t *testing.T) {
 	require.True(t, only.Notifies(StatusTimedOut))
 	require.False(t, only.Notifies(StatusSucceeded))
 }
+
+// Broken JSON is reported as it is, with its line and column, not as "must
+// be an object".
+func TestDecode_SyntaxErrorsSayWhereAndWhat(t *testing.T) {
+	deep := strings.Repeat(`{"a": `, MaxNodeDepth) + `1` + strings.Repeat(`}`, MaxNodeDepth)
+	cases := map[string]struct{ input, want string }{
+		"trailing comma":  {"{\n  \"request\": {\"url\": \"https://x.example\"},\n}", `node: line 3, column 1: invalid character '}' looking for beginning of object key string (a comma before a closing bracket, or a missing value?)`},
+		"byte order mark": {"\xEF\xBB\xBF{\"request\": {\"url\": \"https://x.example\"}}", `node: starts with a UTF-8 byte order mark (line 1, column 1): save the file as UTF-8 without it`},
+		"cut short":       {"{\"request\": {\"url\": \"https://x.ex", `node: line 1, column 33: the JSON ends before the node does (is the file cut short?)`},
+		"two objects":     {"{\"request\": {\"url\": \"https://x.example\"}}\n{\"request\": {}}", `node: line 2, column 2: more JSON follows the node (give one node object per file)`},
+		"not JSON":        {"request: {url: https://x.example}", `node: line 1, column 1: invalid character 'r' looking for beginning of value`},
+		"duplicate key":   {`{"request": {"url": "https://a.example", "url": "https://b.example"}}`, `request.url: is given twice (each field may appear once; remove one)`},
+		"too deep":        {`{"request": {"url": "https://x.example", "body": ` + deep + `}}`, `nests deeper than 64 levels`},
+		"too large":       {`{"request": {"url": "https://x.example", "bodyType": "raw", "body": "` + strings.Repeat("b", MaxNodeBytes) + `"}}`, `node: is larger than the limit of 1048576 bytes (it is 1048648:`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.input))
+			require.ErrorContains(t, err, tc.want)
+			require.NotContains(t, err.Error(), "must be an object")
+		})
+	}
+}
+
+func TestDecode_URLAndCredentialHints(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"request": {"url": "127.0.0.1:8080/x"}}`:                                       `request.url: has no scheme: add http:// or https:// (as in https://127.0.0.1:8080/x)`,
+		`{"request": {"url": "https://x.example", "headers": {"Cookie": "sid=abc"}}}`:    `write a reference such as "session=${secret.SESSION_COOKIE}"`,
+		`{"request": {"url": "https://x.example", "headers": {"X-Api-Key": "abc123"}}}`:  `write a reference such as "${secret.API_KEY}"`,
+		`{"request": {"url": "https://x.example", "headers": {"Authorization": "abc"}}}`: `write a reference such as "Bearer ${secret.API_TOKEN}"`,
+	} {
+		_, err := Decode([]byte(in))
+		require.ErrorContains(t, err, want, in)
+	}
+	// every problem of a field is shown, a missing scheme behind a bad macro too
+	_, err := Decode([]byte(`{"request": {"url": "api.example.com/x/${yyyyMMdd-1q}"}}`))
+	var verr *ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.Len(t, verr.Problems, 2, err.Error())
+	require.Contains(t, err.Error(), `bad time macro ${yyyyMMdd-1q}`)
+	require.Contains(t, err.Error(), `has no scheme`)
+}
+
+// The rules added since nodes were first decoded (twice-given fields,
+// nesting, size) still let the node decode, so that the workflow can run
+// nodes started before them as they ran; nothing else counts as such.
+func TestDecode_NewRulesOnly(t *testing.T) {
+	_, err := Decode([]byte(`{"request": {"url": "https://a.example", "url": "https://b.example"}, "retry": {"count": 1}, "retry": {"count": 0}}`))
+	var verr *ValidationError
+	require.ErrorAs(t, err, &verr)
+	require.True(t, verr.NewRulesOnly(), err.Error())
+	n, _ := Decode([]byte(`{"request": {"url": "https://a.example", "url": "https://b.example"}}`))
+	require.Equal(t, "https://b.example", n.Request.URL, "the last wins, as it did")
+	_, err = Decode([]byte(`{"request": {"url": "https://a.example", "url": "https://b.example", "method": "FETCH"}}`))
+	require.ErrorAs(t, err, &verr)
+	require.False(t, verr.NewRulesOnly())
+	_, err = Decode([]byte(`{"request": {}}`))
+	require.ErrorAs(t, err, &verr)
+	require.False(t, verr.NewRulesOnly(), "request.url: is required is no new rule")
+}

@@ -3,6 +3,8 @@ package httpnode
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,10 +40,11 @@ func (c Callback) NextWait(n int, hint time.Duration, seed string) time.Duration
 }
 
 // ParseIntervalHint reads an interval hint: a number of seconds or a
-// duration string ("30s"); 0 when it is neither or not positive.
+// duration string ("30s"); 0 when it is neither or not positive. A hint too
+// large for a time.Duration saturates at the largest one (callers cap it).
 func ParseIntervalHint(s string) time.Duration {
 	if secs, err := strconv.ParseFloat(s, 64); err == nil && secs > 0 {
-		return time.Duration(secs * float64(time.Second))
+		return seconds(secs)
 	}
 	if d, err := time.ParseDuration(s); err == nil && d > 0 {
 		return d
@@ -50,14 +53,25 @@ func ParseIntervalHint(s string) time.Duration {
 }
 
 // ParseRetryAfter reads a Retry-After value (seconds or an HTTP date) as a
-// delay from now; 0 when absent, unreadable or in the past.
+// delay from now; 0 when absent, unreadable or in the past. A delay too
+// large for a time.Duration saturates at the largest one (callers cap it).
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(secs) * time.Second
+	if secs, err := strconv.ParseUint(v, 10, 64); err == nil {
+		d = seconds(float64(secs))
+	} else if errors.Is(err, strconv.ErrRange) {
+		d = math.MaxInt64
 	} else if t, err := http.ParseTime(v); err == nil {
 		d = t.Sub(now)
 	}
 	return max(d, 0)
+}
+
+// seconds converts a number of seconds to a Duration, saturating.
+func seconds(secs float64) time.Duration {
+	if secs >= float64(math.MaxInt64)/float64(time.Second) {
+		return math.MaxInt64
+	}
+	return time.Duration(secs * float64(time.Second))
 }

@@ -1,6 +1,8 @@
 package httpnode
 
 import (
+	"math"
+	"net/http"
 	"testing"
 	"time"
 
@@ -59,9 +61,36 @@ func TestNextWait_JitterIsDeterministicAndBounded(t *testing.T) {
 }
 
 func TestParseIntervalHint(t *testing.T) {
-	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "1.5": 1500 * time.Millisecond, "2m": 2 * time.Minute, "soon": 0, "-3": 0, "": 0} {
+	for in, want := range map[string]time.Duration{"30": 30 * time.Second, "1.5": 1500 * time.Millisecond, "2m": 2 * time.Minute, "soon": 0, "-3": 0, "": 0,
+		"9999999999": math.MaxInt64, "1e300": math.MaxInt64} {
 		require.Equal(t, want, ParseIntervalHint(in), in)
 	}
+}
+
+// Delays too large for a Duration saturate instead of wrapping around to a
+// short (or negative) wait.
+func TestParseRetryAfter_Saturates(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{"120": 2 * time.Minute, "0": 0, "-5": 0, "soon": 0, "": 0,
+		"18446744074": math.MaxInt64, "9223372037": math.MaxInt64, "9223372036": 9223372036 * time.Second, "99999999999999999999999": math.MaxInt64,
+		now.Add(90 * time.Second).Format(http.TimeFormat): 90 * time.Second} {
+		require.Equal(t, want, ParseRetryAfter(in, now), in)
+	}
+}
+
+func FuzzParseHints(f *testing.F) {
+	for _, s := range []string{"30", "1.5", "2m", "-3", "18446744074", "1e300", "NaN", "Inf", "Mon, 02 Jan 2006 15:04:05 GMT", "0x10"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		if d := ParseIntervalHint(s); d < 0 {
+			t.Fatalf("ParseIntervalHint(%q) = %v", s, d)
+		}
+		if d := ParseRetryAfter(s, now); d < 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v", s, d)
+		}
+	})
 }
 
 func TestValidate_IntervalFields(t *testing.T) {

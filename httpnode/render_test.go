@@ -112,9 +112,10 @@ func TestRender_TimeZoneOfTheNode(t *testing.T) {
 // FuzzRenderURL: whatever the parameter's value, rendering never panics and
 // never yields a URL with another scheme or host.
 func FuzzRenderURL(f *testing.F) {
-	for _, s := range []string{"x", "a/b", "@evil.com", "//evil.com/", "?q=1#f", "%2F..%2F", "${p}", "\r\n", "ü", "http://evil.com", ":80", ""} {
+	for _, s := range []string{"x", "a/b", "@evil.com", "//evil.com/", "?q=1#f", "%2F..%2F", "${p}", "\r\n", "ü", "http://evil.com", ":80", "", "..", "."} {
 		f.Add(s, "/files/${p}?n=${p}#${p}")
 	}
+	f.Add(".", "/a/${p}${p}/b")
 	f.Add("evil.com", "${p}")
 	f.Fuzz(func(t *testing.T, value, tail string) {
 		tmpl := "https://api.example.com" + tail
@@ -133,7 +134,35 @@ func FuzzRenderURL(f *testing.F) {
 		if u.Scheme != "https" || u.Host != "api.example.com" {
 			t.Fatalf("template %q with value %q rendered %q: host %q", tmpl, value, out.Request.URL, u.Host)
 		}
+		// every parameter stays inside its own path segment: the rendered
+		// path has the template's segments, none of them made "." or ".."
+		tmplPath, _, _ := strings.Cut(strings.TrimPrefix(tmpl, "https://api.example.com"), "?")
+		tmplPath, _, _ = strings.Cut(tmplPath, "#")
+		ts := strings.Split(ReplaceRefs(tmplPath, func(string) string { return "x" }), "/")
+		rs := strings.Split(u.EscapedPath(), "/")
+		if len(ts) != len(rs) {
+			t.Fatalf("template %q with value %q rendered path %q: %d segments, the template has %d", tmpl, value, u.EscapedPath(), len(rs), len(ts))
+		}
+		for i := range rs {
+			if (rs[i] == "." || rs[i] == "..") && ts[i] != rs[i] {
+				t.Fatalf("template %q with value %q rendered the segment %q", tmpl, value, rs[i])
+			}
+		}
 	})
+}
+
+// A parameter of dots cannot climb out of its path segment.
+func TestRender_DotParametersStayInTheirSegment(t *testing.T) {
+	for value, want := range map[string]string{"..": "https://x.example/a/%2E%2E/b", ".": "https://x.example/a/%2E/b", "...": "https://x.example/a/.../b", "../c": "https://x.example/a/..%2Fc/b", "v1.2": "https://x.example/a/v1.2/b"} {
+		n := Node{Params: map[string]string{"p": value}, Request: Request{URL: "https://x.example/a/${p}/b"}}
+		out, err := n.Render(RenderEnv{Time: at})
+		require.NoError(t, err)
+		require.Equal(t, want, out.Request.URL, value)
+	}
+	n := Node{Params: map[string]string{"p": "."}, Request: Request{URL: "https://x.example/a/${p}${p}/b"}}
+	out, err := n.Render(RenderEnv{Time: at})
+	require.NoError(t, err)
+	require.Equal(t, "https://x.example/a/%2E%2E/b", out.Request.URL)
 }
 
 func TestNeedsRender(t *testing.T) {

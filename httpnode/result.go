@@ -1,7 +1,9 @@
 package httpnode
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,15 +103,85 @@ type SentRequest struct {
 // Response is an HTTP response as kept in history: status, headers, the body
 // up to the request's cap, and how long the try took.
 type Response struct {
-	StatusCode int               `json:"statusCode"`
-	Status     string            `json:"status,omitempty"`
-	Headers    map[string]string `json:"headers,omitempty"`
-	// Body is the body text; BodyEncoding is "base64" when the body is not
-	// UTF-8 text. Truncated is set when the body was longer than the cap.
+	StatusCode int    `json:"statusCode"`
+	Status     string `json:"status,omitempty"`
+	// Headers has one string per header, several values joined with ", ";
+	// HeaderLists repeats the headers that came with several values (two
+	// Set-Cookie lines, say) as lists, so that their boundaries stay.
+	Headers     map[string]string   `json:"headers,omitempty"`
+	HeaderLists map[string][]string `json:"headerLists,omitempty"`
+	// Body is the body text (decoded when the remote compressed it with
+	// gzip or deflate); BodyEncoding is "base64" when the body is not UTF-8
+	// text. Truncated is set when the body is not whole, and TruncatedBy
+	// says why: CutByLimit, CutByTimeout or CutByBudget.
 	Body         string `json:"body,omitempty"`
 	BodyEncoding string `json:"bodyEncoding,omitempty"`
 	Truncated    bool   `json:"truncated,omitempty"`
+	TruncatedBy  string `json:"truncatedBy,omitempty"`
 	DurationMs   int64  `json:"durationMs"`
+}
+
+// responseFields is Response without its JSON methods.
+type responseFields Response
+
+// responseJSON is how a Response is written: a body that is JSON is kept
+// as JSON under bodyJson (whitespace dropped), so it does not grow by its
+// escapes when embedded; any other body is a string under body.
+type responseJSON struct {
+	responseFields
+	BodyJSON json.RawMessage `json:"bodyJson,omitempty"`
+}
+
+// MarshalJSON writes a JSON body as JSON (bodyJson), any other as a string.
+func (r Response) MarshalJSON() ([]byte, error) {
+	out := responseJSON{responseFields: responseFields(r)}
+	if r.BodyEncoding == "" && r.Body != "" && json.Valid([]byte(r.Body)) {
+		out.Body, out.BodyJSON = "", json.RawMessage(r.Body)
+	}
+	// no HTML escaping here: the encoder that embeds this decides
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// UnmarshalJSON reads both forms into Body.
+func (r *Response) UnmarshalJSON(b []byte) error {
+	var in responseJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*r = Response(in.responseFields)
+	if len(in.BodyJSON) > 0 {
+		r.Body = string(in.BodyJSON)
+	}
+	return nil
+}
+
+// Why a body was cut (Response.TruncatedBy).
+const (
+	CutByLimit   = "maxResponseBytes" // longer than the request's maxResponseBytes
+	CutByTimeout = "timeout"          // the try's timeout passed while it arrived
+	CutByBudget  = "payloadBudget"    // what holds it would not fit Temporal's payload limit
+)
+
+// CutHint says why a cut body may lack a field, for a message about a
+// lookup in it (step is "request" or "callback"); "" when it is whole.
+func (r Response) CutHint(step string) string {
+	switch r.TruncatedBy {
+	case CutByTimeout:
+		return " (the body was cut by " + step + ".timeout while it arrived; raise it)"
+	case CutByBudget:
+		return " (the body was cut to fit Temporal's payload limit)"
+	case "":
+		if !r.Truncated {
+			return ""
+		}
+	}
+	return " (the body was cut at " + step + ".maxResponseBytes; raise it)"
 }
 
 const excerptLen = 200

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net"
 	"net/textproto"
 	"net/url"
 	"path"
@@ -167,6 +168,17 @@ func (r Request) Mentions(ref string) bool {
 	return false
 }
 
+// looksLikeHost reports whether a URL without a scheme starts with a host
+// name or address, such as 127.0.0.1:8080/x or api.example.com/jobs.
+func looksLikeHost(s string) bool {
+	host, _, _ := strings.Cut(s, "/")
+	host, _, _ = strings.Cut(host, "?")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.Contains(host, ".") && !strings.ContainsAny(host, " :@") || host == "localhost"
+}
+
 func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 	add := func(field, format string, args ...any) {
 		*errs = append(*errs, FieldError{Path: path + "." + field, Message: fmt.Sprintf(format, args...)})
@@ -186,13 +198,17 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 			add("url", "a parameter may not change the URL's scheme or host (make the whole URL one parameter instead)")
 		default:
 			probe := ReplaceRefs(r.URL, func(string) string { return "x" })
-			if u, err := url.Parse(probe); err != nil {
+			u, err := url.Parse(probe)
+			switch {
+			case !strings.Contains(probe, "://") && looksLikeHost(probe):
+				add("url", "has no scheme: add http:// or https:// (as in https://%s)", r.URL)
+			case err != nil:
 				add("url", "is not a valid URL: %v", cleanURLError(err))
-			} else if u.Scheme != "http" && u.Scheme != "https" {
+			case u.Scheme != "http" && u.Scheme != "https":
 				add("url", "scheme %q is not supported (use http or https)", u.Scheme)
-			} else if u.Host == "" {
+			case u.Host == "":
 				add("url", "has no host (use an absolute URL such as https://api.example.com/jobs)")
-			} else if u.User != nil {
+			case u.User != nil:
 				add("url", "must not carry credentials (use auth with a ${secret.NAME} reference)")
 			}
 		}
@@ -209,7 +225,13 @@ func validateRequest(path string, r Request, rule refRule, errs *[]FieldError) {
 		case strings.ContainsAny(v, "\r\n"):
 			*errs = append(*errs, FieldError{hp, "value must not contain CR or LF"})
 		case IsSensitiveHeader(k) && len(SecretNames(v)) == 0:
-			*errs = append(*errs, FieldError{hp, "carries a credential as a literal value, which would be stored in workflow history; write a reference such as \"Bearer ${secret.API_TOKEN}\" and set HTTPNODE_SECRET_API_TOKEN on the worker, bound to its hosts with HTTPNODE_SECRET_API_TOKEN_HOSTS"})
+			example, name := "Bearer ${secret.API_TOKEN}", "API_TOKEN"
+			if c := textproto.CanonicalMIMEHeaderKey(k); c == "Cookie" || c == "Set-Cookie" {
+				example, name = "session=${secret.SESSION_COOKIE}", "SESSION_COOKIE"
+			} else if c != "Authorization" && c != "Proxy-Authorization" {
+				example, name = "${secret.API_KEY}", "API_KEY"
+			}
+			*errs = append(*errs, FieldError{hp, fmt.Sprintf("carries a credential as a literal value, which would be stored in workflow history; write a reference such as %q and set HTTPNODE_SECRET_%s on the worker, bound to its hosts with HTTPNODE_SECRET_%s_HOSTS", example, name, name)})
 		}
 		checkRefs(hp, v, rule, errs)
 	}

@@ -80,6 +80,20 @@ func (f *fixture) node(jobBody string) json.RawMessage {
 	}`)
 }
 
+// withFields sets the top-level fields of extra (a JSON object) in node.
+func withFields(t *testing.T, node json.RawMessage, extra string) json.RawMessage {
+	t.Helper()
+	var n, e map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(node, &n))
+	require.NoError(t, json.Unmarshal([]byte(extra), &e))
+	for k, v := range e {
+		n[k] = v
+	}
+	b, err := json.Marshal(n)
+	require.NoError(t, err)
+	return b
+}
+
 func (f *fixture) start(t *testing.T, node json.RawMessage) client.WorkflowRun {
 	t.Helper()
 	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{

@@ -96,7 +96,7 @@ func TestHTTPNode_RetriesAFailedAttempt(t *testing.T) {
 	f.url = srv.URL
 	f.startWorker(t)
 	node := f.node(`{"polls": 1}`)
-	node = append(node[:len(node)-2], []byte(`, "retry": {"count": 1, "interval": "1s"}, "timeout": "1m"}`)...)
+	node = withFields(t, node, `{"retry": {"count": 1, "interval": "1s"}, "timeout": "1m"}`)
 	run := f.start(t, node)
 	res := resultOf(t, run)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
@@ -142,7 +142,7 @@ func TestHTTPNode_FailingJobContinue(t *testing.T) {
 	f := newFixture(t)
 	f.startWorker(t)
 	node := f.node(`{"polls": 1, "outcome": "FAILED"}`)
-	node = append(node[:len(node)-2], []byte(`, "onFailure": "continue"}`)...)
+	node = withFields(t, node, `{"onFailure": "continue"}`)
 	res := resultOf(t, f.start(t, node))
 	require.Equal(t, httpnode.StatusFailed, res.Status)
 	require.Equal(t, httpnode.ErrCallbackStatus, res.Error.Type)
@@ -181,8 +181,8 @@ func TestHTTPNode_ContinueAsNewKeepsTheResult(t *testing.T) {
 	f := newFixture(t)
 	f.startWorker(t)
 	node := f.node(`{"polls": 5}`)
-	node = append(node[:len(node)-2], []byte(`, "callback": {"url": "`+f.url+`/status", "interval": "1s", "pollsPerRun": 2,
-		"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)...)
+	node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "pollsPerRun": 2,
+		"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
 	run := f.start(t, node)
 	firstRunID := run.GetRunID()
 	res := resultOf(t, run)
@@ -205,8 +205,8 @@ func TestHTTPNode_ActivityModeAddsNoEventsPerPoll(t *testing.T) {
 	events := map[int]int{}
 	for _, polls := range []int{1, 4} {
 		node := f.node(fmt.Sprintf(`{"polls": %d}`, polls))
-		node = append(node[:len(node)-2], []byte(`, "callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "activity",
-			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)...)
+		node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "activity",
+			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
 		run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint("activity-mode-", polls), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
 		require.NoError(t, err)
 		res := resultOf(t, run)

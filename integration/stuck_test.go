@@ -37,8 +37,8 @@ func TestHTTPNode_StuckNodeIsFindable(t *testing.T) {
 	defer w.Stop()
 
 	node := f.node(`{"polls": 4}`)
-	node = append(node[:len(node)-2], []byte(`, "callback": {"url": "`+f.url+`/status", "interval": "1s", "stuckAfterPolls": 2,
-		"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)...)
+	node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "stuckAfterPolls": 2,
+		"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
 	run := f.start(t, node)
 	res := resultOf(t, run)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)

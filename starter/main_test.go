@@ -103,6 +103,16 @@ func TestStarterRun_Succeeds(t *testing.T) {
 	require.Contains(t, stderr, "attempt 1 · waiting · task "+res.TaskID, "progress is printed while waiting")
 }
 
+// The result is printed as JSON without HTML escaping: "<b>" stays "<b>".
+func TestStarterRun_PrintsMarkupAsItIs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<b>a & b</b>") }))
+	defer srv.Close()
+	file := writeNode(t, fmt.Sprintf(`{"request": {"url": %q}, "retry": {"count": 0}}`, srv.URL))
+	code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), file)...)
+	require.Equal(t, exitOK, code, stderr)
+	require.Contains(t, stdout, `"body": "<b>a & b</b>"`)
+}
+
 func TestStarterRun_FailedNodeExitsNonZero(t *testing.T) {
 	file := writeNode(t, jobNode(`{"polls": 1, "outcome": "FAILED"}`))
 	code, stdout, stderr := starter(t, append(append([]string{"run"}, serverFlags()...), "--id", "starter-failing", file)...)

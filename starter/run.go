@@ -69,8 +69,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "starter:", err)
 		return exitFailed
 	}
-	out, _ := json.MarshalIndent(res, "", "  ")
-	fmt.Fprintln(stdout, string(out))
+	printJSON(stdout, res)
 	if err != nil {
 		fmt.Fprintln(stderr, "node failed:", err)
 	}
@@ -163,4 +162,12 @@ func workflowID(name string) string {
 		}
 	}
 	return clean.String() + "-" + hex.EncodeToString(b)
+}
+
+// printJSON writes v indented, without HTML escaping ("<b>" stays "<b>").
+func printJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }

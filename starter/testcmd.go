@@ -78,8 +78,7 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	nodeSecrets := &secrets.Nodes{Store: secrets.Store{Prefix: *prefix, Dir: *secretsDir}, Keys: secrets.DefaultWorkerKeys()}
 	report := sendOnce(ctx, activities.New(nodeSecrets, clients), rendered)
 	if *asJSON {
-		b, _ := json.MarshalIndent(report, "", "  ")
-		fmt.Fprintln(stdout, string(b))
+		printJSON(stdout, report)
 	} else {
 		printReport(stdout, report)
 	}

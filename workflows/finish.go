@@ -54,6 +54,8 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	if nt := r.node.Notify; nt != nil && nt.Notifies(status) {
 		res.Notification = r.notify(dctx, *res)
 	}
+	// the result is the workflow's output, or its failure's details
+	httpnode.FitBudget(res, httpnode.PayloadBudget, res.Response, res.CallbackResponse)
 	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
 	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
 	switch {

@@ -49,6 +49,12 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (*httpn
 	return r.res, err
 }
 
+// newDecodeRules versions the refusal of nodes that give a field twice,
+// nest too deeply or are too large (see ValidationError.NewRulesOnly); only
+// such nodes ask for the version, so other nodes' histories carry no
+// marker for it.
+const newDecodeRules = "refuse-duplicate-fields"
+
 // errParked is returned up the chain by a step that must wait long (the
 // next poll's timer, the retry interval): HTTPNode makes the wait on
 // r.parked, and the step resumes from r's state when run is called again. A
@@ -60,6 +66,10 @@ var errParked = errors.New("parked for a long wait")
 // progress query.
 func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nodeRun, error) {
 	node, err := httpnode.Decode(input)
+	var verr *httpnode.ValidationError
+	if errors.As(err, &verr) && verr.NewRulesOnly() && workflow.GetVersion(ctx, newDecodeRules, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		err = nil // started before these rules: it runs as it did then (a field given twice: the last wins)
+	}
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
 	}
@@ -360,6 +370,10 @@ func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
 		return true, nil
 	}
 	taskID, err := httpnode.Lookup(out.Response.BodyBytes(), cb.TaskIDField)
+	if err == nil && len(taskID) > httpnode.MaxTaskIDBytes {
+		err = fmt.Errorf("the task id at %q is %d bytes, more than the %d a task id may have", cb.TaskIDField, len(taskID), httpnode.MaxTaskIDBytes)
+		taskID = ""
+	}
 	switch cb.Mode {
 	case httpnode.ModeLocation:
 		loc := out.Response.Headers["Location"]
@@ -382,7 +396,7 @@ func (r *nodeRun) sendMain(ctx workflow.Context) (done bool, err error) {
 	if err != nil {
 		hint := " (set callback.taskIdField to the field that holds the task id)"
 		if out.Response.Truncated {
-			hint = " (the body was cut at request.maxResponseBytes; raise it)"
+			hint = out.Response.CutHint("request")
 		}
 		return false, temporal.NewNonRetryableApplicationError("request: no task id in the main response: "+err.Error()+hint+out.Response.Excerpt(), httpnode.ErrMissingTaskID, nil)
 	}
@@ -502,6 +516,7 @@ func (r *nodeRun) nextWait(ctx workflow.Context, check *pollCheck, runPolls int)
 	if cb.Polled() && (runPolls >= cb.PollsPerRun || (runPolls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested())) {
 		workflow.GetLogger(ctx).Info("continuing as new", "polls", cur.Polls, "attempt", r.st.Attempt)
 		r.st.ContinuedFrom = workflow.GetInfo(ctx).WorkflowExecution.RunID
+		r.st.fitBudget()
 		return 0, workflow.NewContinueAsNewError(ctx, HTTPNodeName, r.input, r.st)
 	}
 	if cb.Mode == httpnode.ModePush {

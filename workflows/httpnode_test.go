@@ -178,7 +178,7 @@ func TestHTTPNode_RemoteFailureStatus(t *testing.T) {
 	statuses(env, "PROCESSING", "FAILED")
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(jobNode))
 	app, res := failure(t, env, httpnode.ErrCallbackStatus)
-	require.Contains(t, app.Message(), `callback: job t1 ended with status "FAILED": {"status": "FAILED"}`)
+	require.Contains(t, app.Message(), `callback: job t1 ended with status "FAILED": {"status":"FAILED"}`, "a JSON body is kept as JSON, whitespace dropped")
 	require.True(t, app.NonRetryable())
 	require.Equal(t, httpnode.StatusFailed, res.Status)
 	require.Equal(t, 2, res.Polls)
@@ -202,7 +202,7 @@ func TestHTTPNode_MissingTaskID(t *testing.T) {
 	mainResponse(env, `{"id": "t1"}`)
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(jobNode))
 	app, res := failure(t, env, httpnode.ErrMissingTaskID)
-	require.Equal(t, `request: no task id in the main response: the body has no field "taskId" (set callback.taskIdField to the field that holds the task id): {"id": "t1"}`, app.Message())
+	require.Equal(t, `request: no task id in the main response: the body has no field "taskId" (set callback.taskIdField to the field that holds the task id): {"id":"t1"}`, app.Message())
 	require.Zero(t, res.Polls)
 }
 

@@ -70,6 +70,7 @@ func (r *nodeRun) validateCallback(_ workflow.Context, d CallbackDelivery) error
 		return reject(RejectDuplicate, "delivery %s was applied already", d.DeliveryID)
 	}
 	status, err := httpnode.LookupBody(d.ContentType, []byte(d.Body), cb.PushStatusField)
+	status = httpnode.ClipStatus(status)
 	switch p := cur.Pushed; {
 	case err != nil:
 		return reject(RejectUnreadable, "callback body: %v (the node reads the status at callback.pushStatusField %q)", err, cb.PushStatusField)
@@ -93,6 +94,7 @@ func (r *nodeRun) onCallback(ctx workflow.Context, d CallbackDelivery) (Callback
 	}
 	cb, cur := r.node.Callback, &r.st.Current
 	status, _ := httpnode.LookupBody(d.ContentType, []byte(d.Body), cb.PushStatusField)
+	status = httpnode.ClipStatus(status)
 	cur.Deliveries = append(cur.Deliveries, d.DeliveryID)
 	if len(cur.Deliveries) > maxDeliveries {
 		cur.Deliveries = cur.Deliveries[1:]

@@ -81,6 +81,17 @@ const (
 	PhaseDone      = "done"
 )
 
+// fitBudget cuts the response bodies the state holds until it fits
+// httpnode.PayloadBudget: it is the next run's input.
+func (s *State) fitBudget() {
+	cur := &s.Current
+	rs := []*httpnode.Response{cur.Response, cur.CallbackResponse}
+	if cur.Pushed != nil {
+		rs = append(rs, cur.Pushed.Response)
+	}
+	httpnode.FitBudget(s, httpnode.PayloadBudget, rs...)
+}
+
 // trusted reports whether the run of info may take s as the state its
 // previous run carried across continue-as-new. Only such a run may: a
 // client can start a run with a second input, and cron runs and workflow

@@ -67,3 +67,16 @@ func TestHTTPNode_StateWithoutContinuedFromIsTakenAfterContinueAsNew(t *testing.
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
 	require.Equal(t, 5, res.Polls)
 }
+
+// A node that gives a field twice is refused now; the recorded history of
+// one started before (retry_then_success.json) still replays, the last
+// field winning.
+func TestHTTPNode_DuplicateFieldsAreRefused(t *testing.T) {
+	env := newEnv(t)
+	env.ExecuteWorkflow(HTTPNodeName, []byte(`{"request": {"url": "http://jobs.test/a", "url": "http://jobs.test/b"}}`))
+	require.True(t, env.IsWorkflowCompleted())
+	var app *temporal.ApplicationError
+	require.ErrorAs(t, env.GetWorkflowError(), &app)
+	require.Equal(t, httpnode.ErrInvalidNode, app.Type())
+	require.Contains(t, app.Message(), "request.url: is given twice")
+}

@@ -104,6 +104,7 @@ func (o Options) ClientOptions(logger log.Logger) (client.Options, error) {
 	if err != nil {
 		return opts, err
 	}
+	opts.DataConverter = codec.Converter()
 	if c != nil {
 		opts.DataConverter, opts.FailureConverter = codec.DataConverter(c), codec.FailureConverter(c)
 	}

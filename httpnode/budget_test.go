@@ -1,0 +1,74 @@
+package httpnode
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Bodies that grow when escaped are cut until what holds them fits the
+// budget; the cut is flagged and said.
+func TestFitBudget_CutsBodiesUntilTheyFit(t *testing.T) {
+	quotes := strings.Repeat(`"`, 1<<20)      // 2 bytes each as a JSON string
+	controls := strings.Repeat("\x01", 1<<20) // 6 bytes each
+	binary := base64.StdEncoding.EncodeToString(make([]byte, 1<<20))
+	for name, body := range map[string]Response{
+		"quotes":   {StatusCode: 200, Body: quotes},
+		"controls": {StatusCode: 200, Body: controls},
+		"binary":   {StatusCode: 200, Body: binary, BodyEncoding: "base64"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			main, cb := body, body
+			res := &Result{Status: StatusSucceeded, Response: &main, CallbackResponse: &cb}
+			require.Greater(t, encodedLen(res), PayloadBudget)
+			require.True(t, FitBudget(res, PayloadBudget, res.Response, res.CallbackResponse))
+			b, err := json.Marshal(res)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(b), PayloadBudget)
+			require.Greater(t, len(b), PayloadBudget/2, "no more was cut than needed")
+			cut := res.Response
+			if !cut.Truncated {
+				cut = res.CallbackResponse
+			}
+			require.True(t, cut.Truncated)
+			require.Equal(t, CutByBudget, cut.TruncatedBy)
+			if body.BodyEncoding == "base64" {
+				_, err := base64.StdEncoding.DecodeString(cut.Body)
+				require.NoError(t, err, "a cut base64 body still decodes")
+			}
+		})
+	}
+}
+
+// A JSON body is kept as JSON, so it does not grow when embedded, and reads
+// back into Body; a body that fits is left alone.
+func TestResponse_JSONBodyIsEmbeddedAsJSON(t *testing.T) {
+	r := Response{StatusCode: 200, Body: `{"q": "\"\"\"<b>"}`}
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"bodyJson":{"q":"\"\"\"\u003cb\u003e"}`, "json.Marshal escapes HTML; the worker's converter does not")
+	require.NotContains(t, string(b), `"body":`)
+	var back Response
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, `{"q":"\"\"\"\u003cb\u003e"}`, back.Body, "the JSON, whitespace dropped")
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	require.NoError(t, enc.Encode(Result{Response: &Response{Body: `{"q": "<b>"}`}, CallbackResponse: &Response{Body: "<i>"}}))
+	require.Contains(t, buf.String(), `"bodyJson":{"q":"<b>"}`)
+	require.Contains(t, buf.String(), `"body":"<i>"`)
+	text := Response{StatusCode: 200, Body: "not json"}
+	b, _ = json.Marshal(text)
+	require.Contains(t, string(b), `"body":"not json"`)
+	require.False(t, FitBudget(&text, PayloadBudget, &text))
+}
+
+func TestClipStatus(t *testing.T) {
+	require.Equal(t, "SUCCESS", ClipStatus("SUCCESS"))
+	long := ClipStatus(strings.Repeat("ü", MaxStatusBytes))
+	require.LessOrEqual(t, len(long), MaxStatusBytes+len("…"))
+	require.True(t, strings.HasSuffix(long, "…"))
+}
