@@ -84,6 +84,7 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 	if err := a.CheckSecrets(in.Secrets); err != nil {
 		return SendRequestOutput{}, err
 	}
+	defer heartbeatWhile(ctx)()
 	ex, err := a.exchange(ctx, "request", in.Request, opts)
 	if err != nil {
 		return SendRequestOutput{}, err

@@ -37,6 +37,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, 
 	r.Method, r.BodyType = "POST", httpnode.BodyRaw
 	r.Body, _ = json.Marshal(string(doc))
 	r.Headers = withHeader(r.Headers, "Content-Type", contentType)
+	defer heartbeatWhile(ctx)()
 	ex, err := a.exchange(ctx, "notify", r, sendOptions{msgID: in.MessageID})
 	if err != nil {
 		return NotifyOutput{}, err
@@ -55,6 +56,7 @@ type CancelJobInput struct {
 // cancelled or times out, so the remote job stops too. Its answer is judged
 // by the request's success rule.
 func (a *Activities) CancelJob(ctx context.Context, in CancelJobInput) (SendRequestOutput, error) {
+	defer heartbeatWhile(ctx)()
 	ex, err := a.exchange(ctx, "cancel", in.Request, sendOptions{})
 	if err != nil {
 		return SendRequestOutput{}, err

@@ -89,11 +89,12 @@ func (c Callback) BeforePoll(p PollState, now, deadline time.Time, seed string) 
 }
 
 // FailedMessage is the failure message of a job that ended in a status
-// that is not success.
-func FailedMessage(taskID, status string, r *Response) string {
+// that is not success: the status, those that would have succeeded (and
+// kept waiting), and an excerpt of the response.
+func (c Callback) FailedMessage(taskID, status string, r *Response) string {
 	excerpt := ""
 	if r != nil {
 		excerpt = r.Excerpt()
 	}
-	return fmt.Sprintf("callback: job %s ended with status %q%s", taskID, status, excerpt)
+	return fmt.Sprintf("callback: job %s ended with status %q, which is not in callback.success %q (nor callback.pending %q)%s", taskID, status, c.Success, c.Pending, excerpt)
 }

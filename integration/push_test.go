@@ -102,6 +102,7 @@ func post(t *testing.T, url, contentType, body string, header http.Header) (int,
 	var a receiver.Answer
 	b, _ := io.ReadAll(resp.Body)
 	require.NoError(t, json.Unmarshal(b, &a), string(b))
+	require.Contains(t, string(b), `"final":`, "every answer says whether the wait ended")
 	return resp.StatusCode, a
 }
 

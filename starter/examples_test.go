@@ -98,6 +98,6 @@ func TestProgressLine(t *testing.T) {
 		progressLine(workflows.Progress{Phase: workflows.PhaseWaiting, Attempt: 1, TaskID: "t1", Polls: 2, LastStatus: "PROCESSING", NextPollTime: &at}))
 	require.Equal(t, "attempt 1 · waiting · polls 0 · callbacks 1 · remote status Running · waiting for the callback until 10:00:05",
 		progressLine(workflows.Progress{Phase: workflows.PhaseWaiting, Attempt: 1, Pushes: 1, LastStatus: "Running", PushDeadline: &at}))
-	require.Equal(t, "attempt 1 · retry-wait · next try 10:00:05",
-		progressLine(workflows.Progress{Phase: workflows.PhaseRetryWait, Attempt: 1, NextTryTime: &at}))
+	require.Equal(t, "attempt 1 · retry-wait · after HTTPStatus: request: answered 503 · next try 10:00:05",
+		progressLine(workflows.Progress{Phase: workflows.PhaseRetryWait, Attempt: 1, NextTryTime: &at, LastError: &httpnode.Error{Type: "HTTPStatus", Message: "request: answered 503"}}))
 }

@@ -141,6 +141,9 @@ func progressLine(p workflows.Progress) string {
 	if p.NextPollTime != nil {
 		parts = append(parts, "next poll "+p.NextPollTime.Local().Format(time.TimeOnly))
 	}
+	if p.LastError != nil {
+		parts = append(parts, "after "+p.LastError.Type+": "+p.LastError.Message)
+	}
 	if p.NextTryTime != nil {
 		parts = append(parts, "next try "+p.NextTryTime.Local().Format(time.TimeOnly))
 	}

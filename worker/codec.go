@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,7 +56,11 @@ func startCodecServer(cfg config, cd *codec.Codec, keys secrets.Store, logger ze
 	origins := splitList(cfg.codec.origins)
 	if devUI {
 		ui := strconv.Itoa(cfg.dev.uiPort)
-		origins = append(origins, "http://127.0.0.1:"+ui, "http://localhost:"+ui)
+		for _, o := range []string{"http://127.0.0.1:" + ui, "http://localhost:" + ui} {
+			if !slices.Contains(origins, o) { // the default origins are the default UI's
+				origins = append(origins, o)
+			}
+		}
 		if addr == "" {
 			addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.dev.uiPort+1))
 		}

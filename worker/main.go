@@ -57,6 +57,7 @@ type config struct {
 	paramsFile       string
 	timeZone         string
 	healthAddr       string
+	readinessGrace   time.Duration
 	stickyCache      int
 	devReady         func() // set by --dev: the embedded server's log goes on once connected
 	dev              devConfig
@@ -80,7 +81,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.paramsFile, "params-file", "", "global parameters, a JSON object of strings; HTTPNODE_PARAM_<name> variables add to it (HTTPNODE_PARAMS_FILE)")
 	fs.StringVar(&c.timeZone, "time-zone", "UTC", "default time zone of time macros such as ${yyyyMMdd} (HTTPNODE_TIME_ZONE)")
 	fs.IntVar(&c.stickyCache, "sticky-cache-size", 10000, "workflows kept in memory between tasks; fewer saves memory per waiting node, at the cost of replaying history when a timer fires (HTTPNODE_STICKY_CACHE_SIZE)")
-	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz and /readyz here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
+	fs.StringVar(&c.healthAddr, "health-addr", "", "serve /healthz (liveness) and /readyz (readiness: polling, and the Temporal server answering) here, e.g. :8080 (HTTPNODE_HEALTH_ADDR)")
+	fs.DurationVar(&c.readinessGrace, "readiness-grace", DefaultReadinessGrace, "how long the Temporal server may not answer before /readyz says not ready (HTTPNODE_READINESS_GRACE)")
 	c.dev.register(fs)
 	c.codec.register(fs)
 	c.callbacks.register(fs)
@@ -92,6 +94,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (the worker takes flags only; see --help)", fs.Arg(0))
+	}
+	if c.readinessGrace <= 0 {
+		return c, errors.New("--readiness-grace must be positive (e.g. 15s)")
 	}
 	if c.maxActivities < 1 || c.maxWorkflowTasks < 1 || c.stickyCache < 1 {
 		return c, errors.New("--max-concurrent-activities, --max-concurrent-workflow-tasks and --sticky-cache-size must be at least 1")
@@ -148,7 +153,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		defer cs.stop()
 		cfg.dev.codecEndpoint = cs.UIEndpoint
 	}
-	hs, err := startHealth(cfg.healthAddr)
+	hs, err := startHealth(cfg.healthAddr, cfg.readinessGrace)
 	if err != nil {
 		logger.Error().Err(err).Msg("cannot serve health checks")
 		return exitUsage
@@ -193,12 +198,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	}
 	logger.Info().Str("address", cfg.conn.Address).Str("namespace", cfg.conn.Namespace).
 		Str("taskQueue", cfg.taskQueue).Bool("stuckSearchAttribute", acts.StuckAttribute).Msg("worker started")
-	hs.ready.Store(true)
+	hs.start(ctx, c)
 	if ready != nil {
 		ready()
 	}
 	<-ctx.Done()
-	hs.ready.Store(false)
+	hs.polling.Store(false)
 	logger.Info().Dur("stopTimeout", cfg.stopTimeout).Msg("stopping: letting in-flight requests finish")
 	w.Stop()
 	logger.Info().Msg("worker stopped")

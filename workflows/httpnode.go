@@ -71,6 +71,7 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 		err = nil // started before these rules: it runs as it did then (a field given twice: the last wins)
 	}
 	if err != nil {
+		workflow.GetLogger(ctx).Warn("node refused: invalid", "error", err.Error())
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
 	}
 	info := workflow.GetInfo(ctx)
@@ -299,7 +300,7 @@ func (r *nodeRun) retryWait(ctx workflow.Context, attemptErr error) error {
 	}
 	interval := r.node.Retry.Interval.D()
 	next := workflow.Now(ctx).Add(interval)
-	r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next}
+	r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next, LastError: failure}
 	workflow.GetLogger(ctx).Info("attempt failed; retrying", "attempt", r.st.Attempt, "errorType", failure.Type, "retryIn", interval.String())
 	summary := fmt.Sprintf("retry %d of %d", r.st.Attempt, *r.node.Retry.Count)
 	r.retrying = true
@@ -562,7 +563,7 @@ func (r *nodeRun) pollOnce(ctx workflow.Context, check *pollCheck) (done bool, e
 		return true, nil
 	}
 	cur.CallbackResponse = out.Response
-	return true, temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Status, out.Response), httpnode.ErrCallbackStatus, nil)
+	return true, temporal.NewNonRetryableApplicationError(r.node.Callback.FailedMessage(cur.TaskID, out.Status, out.Response), httpnode.ErrCallbackStatus, nil)
 }
 
 // waitInActivity polls inside one heartbeating activity: no history event
@@ -602,7 +603,7 @@ func (r *nodeRun) waitInActivity(ctx workflow.Context) error {
 	if out.Last.Outcome == activities.OutcomeSuccess {
 		return nil
 	}
-	return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, out.Last.Status, out.Last.Response), httpnode.ErrCallbackStatus, nil)
+	return temporal.NewNonRetryableApplicationError(r.node.Callback.FailedMessage(cur.TaskID, out.Last.Status, out.Last.Response), httpnode.ErrCallbackStatus, nil)
 }
 
 // checkStuck flags the node once its remote status has stopped changing for
@@ -646,6 +647,9 @@ func activityOptions(req httpnode.Request, summary string, tries int32) workflow
 		// The HTTP client enforces the per-try timeout; the margin covers
 		// building the request and reading the body.
 		StartToCloseTimeout: req.Timeout.D() + 10*time.Second,
+		// the activity heartbeats while its request is in flight: a try lost
+		// with its worker is retried within this (a local activity has none)
+		HeartbeatTimeout: activities.RequestHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: tries,
 		},

@@ -178,7 +178,7 @@ func TestHTTPNode_RemoteFailureStatus(t *testing.T) {
 	statuses(env, "PROCESSING", "FAILED")
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(jobNode))
 	app, res := failure(t, env, httpnode.ErrCallbackStatus)
-	require.Contains(t, app.Message(), `callback: job t1 ended with status "FAILED": {"status":"FAILED"}`, "a JSON body is kept as JSON, whitespace dropped")
+	require.Equal(t, `callback: job t1 ended with status "FAILED", which is not in callback.success ["SUCCESS"] (nor callback.pending ["PROCESSING"]): {"status":"FAILED"}`, app.Message(), "the statuses that would have done, and the body (JSON kept as JSON, whitespace dropped)")
 	require.True(t, app.NonRetryable())
 	require.Equal(t, httpnode.StatusFailed, res.Status)
 	require.Equal(t, 2, res.Polls)
@@ -253,8 +253,16 @@ func TestHTTPNode_RetryCountAndInterval(t *testing.T) {
 			out.Response.StatusCode = 200
 			return out, nil
 		})
+	var waiting Progress
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(ProgressQuery)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&waiting))
+	}, 30*time.Second)
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(`{"request": {"url": "http://jobs.test/x"}, "retry": {"count": 2, "interval": "1m"}}`))
 	res := result(t, env)
+	require.Equal(t, PhaseRetryWait, waiting.Phase)
+	require.Equal(t, &httpnode.Error{Type: httpnode.ErrHTTPStatus, Message: "request: answered 400"}, waiting.LastError, "the retry wait says why")
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
 	require.Equal(t, 3, res.Attempts)
 	require.Len(t, res.AttemptLog, 2)

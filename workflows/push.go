@@ -159,5 +159,5 @@ func (r *nodeRun) pushedOutcome() error {
 	if p.Outcome == httpnode.OutcomeSuccess {
 		return nil
 	}
-	return temporal.NewNonRetryableApplicationError(httpnode.FailedMessage(cur.TaskID, p.Status, p.Response), httpnode.ErrCallbackStatus, nil)
+	return temporal.NewNonRetryableApplicationError(r.node.Callback.FailedMessage(cur.TaskID, p.Status, p.Response), httpnode.ErrCallbackStatus, nil)
 }

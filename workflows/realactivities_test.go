@@ -1,13 +1,17 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -51,4 +55,38 @@ func TestHTTPNode_TransientFailureRetriedWithSameKey(t *testing.T) {
 		require.Equal(t, key, h.Get(activities.HeaderTaskGUID))
 	}
 	require.Equal(t, key, res.Request.Headers[activities.HeaderIdempotencyKey])
+}
+
+// The main request's activity heartbeats while the request is in flight,
+// under a heartbeat timeout of its own: a try lost with its worker is
+// retried within RequestHeartbeatTimeout, not after the request's timeout.
+func TestHTTPNode_MainRequestHeartbeatsWhileInFlight(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(300 * time.Millisecond) // a slow remote: the request is in flight for a while
+		_, _ = w.Write([]byte(`{"ok": true}`))
+	}))
+	defer srv.Close()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
+	env.RegisterActivity(activities.New(nil, testutil.Loopback))
+	var mu sync.Mutex
+	beats := 0
+	var timeout time.Duration
+	env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		timeout = info.HeartbeatTimeout
+	})
+	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) {
+		mu.Lock()
+		defer mu.Unlock()
+		beats++
+	})
+	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(`{"request": {"url": "`+srv.URL+`/slow"}}`))
+	require.Equal(t, httpnode.StatusSucceeded, result(t, env).Status)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, activities.RequestHeartbeatTimeout, timeout)
+	require.Positive(t, beats, "heartbeats while the request is in flight (the SDK sends at most one per 0.8 × the timeout)")
 }

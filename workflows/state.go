@@ -67,6 +67,8 @@ type Progress struct {
 	// PushDeadline is when a node in push mode stops waiting for a callback.
 	PushDeadline *time.Time `json:"pushDeadline,omitempty"`
 	NextTryTime  *time.Time `json:"nextTryTime,omitempty"`
+	// LastError is why the last attempt failed, while waiting to retry it.
+	LastError *httpnode.Error `json:"lastError,omitempty"`
 	// Stuck: the remote status has not changed since StatusSince for longer
 	// than the node allows.
 	Stuck       bool       `json:"stuck,omitempty"`

@@ -136,7 +136,10 @@ func (o Options) ClientOptions(logger log.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// Dial connects to Temporal, waiting at most ConnectTimeout (default 10s).
+// Dial connects to Temporal, waiting at most ConnectTimeout (default 10s):
+// a server that refuses connections or is not healthy yet (restarting,
+// starting with the worker) is tried again with backoff, from 100ms up to
+// 2s between tries, so a restarted server does not crash-loop its workers.
 func (o Options) Dial(ctx context.Context, logger log.Logger) (client.Client, error) {
 	opts, err := o.ClientOptions(logger)
 	if err != nil {
@@ -148,10 +151,21 @@ func (o Options) Dial(ctx context.Context, logger log.Logger) (client.Client, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %q): %v\n"+
-			"start a local server with `go run ./worker --dev`, or set TEMPORAL_ADDRESS / --address", o.Address, o.Namespace, err)
+	start, wait := time.Now(), 100*time.Millisecond
+	for tries := 1; ; tries++ {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %q) after %d tries in %s: %v\n"+
+				"start a local server with `go run ./worker --dev`, or set TEMPORAL_ADDRESS / --address (and --connect-timeout to wait longer)",
+				o.Address, o.Namespace, tries, time.Since(start).Round(100*time.Millisecond), err)
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
 	}
-	return c, nil
 }

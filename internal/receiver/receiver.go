@@ -50,7 +50,7 @@ type Answer struct {
 	// Result is "accepted", "duplicate" or "rejected".
 	Result string `json:"result"`
 	Status string `json:"status,omitempty"` // the status the node read
-	Final  bool   `json:"final,omitempty"`  // it ended the node's wait
+	Final  bool   `json:"final"`            // it ended the node's wait (false on refusals)
 	Error  string `json:"error,omitempty"`
 }
 
