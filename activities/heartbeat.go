@@ -14,12 +14,16 @@ import (
 // start-to-close timeout.
 const RequestHeartbeatTimeout = 10 * time.Second
 
-// requestHeartbeatEvery is how often those activities heartbeat; the SDK
-// sends at most one heartbeat per 0.8 × the heartbeat timeout.
-const requestHeartbeatEvery = 2 * time.Second
+// requestHeartbeatEvery is how often those activities heartbeat once a
+// request has been in flight that long: a request that answers sooner
+// costs no heartbeat (the heartbeat timeout runs from the start, so a lost
+// try is caught all the same). The SDK sends at most one heartbeat per 0.8
+// × the heartbeat timeout.
+const requestHeartbeatEvery = 3 * time.Second
 
-// heartbeatWhile heartbeats the activity of ctx until the returned stop is
-// called; outside an activity (starter test) it does nothing.
+// heartbeatWhile heartbeats the activity of ctx, every
+// requestHeartbeatEvery, until the returned stop is called; outside an
+// activity (starter test) it does nothing.
 func heartbeatWhile(ctx context.Context) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
@@ -29,13 +33,13 @@ func heartbeatWhile(ctx context.Context) (stop func()) {
 		t := time.NewTicker(requestHeartbeatEvery)
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx)
 			select {
 			case <-done:
 				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				activity.RecordHeartbeat(ctx)
 			}
 		}
 	}()

@@ -1,12 +1,12 @@
 package codec
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/httpnode/httpnode/internal/jsonenc"
 )
 
 // Converter returns the SDK's default data converter with one change: JSON
@@ -33,20 +33,9 @@ type jsonPayloadConverter struct {
 
 // ToPayload implements converter.PayloadConverter.
 func (jsonPayloadConverter) ToPayload(value any) (*commonpb.Payload, error) {
-	data, err := MarshalJSON(value)
+	data, err := jsonenc.Marshal(value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", converter.ErrUnableToEncode, err)
 	}
 	return &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(converter.MetadataEncodingJSON)}, Data: data}, nil
-}
-
-// MarshalJSON is json.Marshal without HTML escaping.
-func MarshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

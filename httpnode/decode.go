@@ -76,6 +76,7 @@ func decodeStrict(raw json.RawMessage, v reflect.Value, path string, errs *[]Fie
 		}
 		fields := jsonFields(t)
 		keys := make([]string, 0, len(obj))
+		//workflowcheck:ignore the keys are sorted before use
 		for k := range obj {
 			keys = append(keys, k)
 		}
@@ -131,6 +132,7 @@ func jsonFields(t reflect.Type) map[string][]int {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if f.Anonymous && name == "" {
+			//workflowcheck:ignore builds a map: the order does not matter
 			for k, idx := range jsonFields(f.Type) {
 				out[k] = append([]int{i}, idx...)
 			}
@@ -147,6 +149,7 @@ func jsonFields(t reflect.Type) map[string][]int {
 func unknownField(k string, fields map[string][]int) string {
 	best, bestDist := "", max(3, len(k)/3+1)
 	lk := strings.ToLower(k)
+	//workflowcheck:ignore the closest name wins, ties by name: the order does not matter
 	for name := range fields {
 		ln := strings.ToLower(name)
 		d := editDistance(lk, ln)
@@ -161,6 +164,7 @@ func unknownField(k string, fields map[string][]int) string {
 		return fmt.Sprintf("unknown field (did you mean %q?)", best)
 	}
 	names := make([]string, 0, len(fields))
+	//workflowcheck:ignore the names are sorted before use
 	for name := range fields {
 		names = append(names, name)
 	}

@@ -41,6 +41,7 @@ func (s Size) Problems(path string) []FieldError {
 // size is the size of r as written (before parameters and secrets).
 func (r Request) size() Size {
 	s := Size{URLBytes: len(r.URL), Headers: len(r.Headers), BodyBytes: len(r.Body)}
+	//workflowcheck:ignore a sum: the order does not change it
 	for k, v := range r.Headers {
 		s.HeaderBytes += len(k) + len(v)
 	}

@@ -357,9 +357,11 @@ func (n Node) NeedsRender() bool {
 	}
 	for _, r := range n.requests() {
 		check(r.URL)
+		//workflowcheck:ignore any-of: the order does not change the answer
 		for _, v := range r.Query {
 			check(v)
 		}
+		//workflowcheck:ignore any-of: the order does not change the answer
 		for _, v := range r.Headers {
 			check(v)
 		}

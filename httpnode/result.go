@@ -1,12 +1,13 @@
 package httpnode
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/httpnode/httpnode/internal/jsonenc"
 )
 
 // Node run statuses.
@@ -138,14 +139,7 @@ func (r Response) MarshalJSON() ([]byte, error) {
 	if r.BodyEncoding == "" && r.Body != "" && json.Valid([]byte(r.Body)) {
 		out.Body, out.BodyJSON = "", json.RawMessage(r.Body)
 	}
-	// no HTML escaping here: the encoder that embeds this decides
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return jsonenc.Marshal(out) // no HTML escaping here: the encoder that embeds this decides
 }
 
 // UnmarshalJSON reads both forms into Body.

@@ -9,14 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/internal/conn"
-	"github.com/httpnode/httpnode/internal/logging"
 	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
@@ -82,13 +79,8 @@ func TestDial_GivesUpAfterTheConnectTimeout(t *testing.T) {
 // A node refused as invalid leaves one line in the worker's log, naming the
 // problem, for ops who see it fail.
 func TestHTTPNode_InvalidNodeLogsOneLine(t *testing.T) {
-	var logs testutil.SyncBuffer
-	c := server.NewClientWithOptions(client.Options{Logger: logging.SDK{L: zerolog.New(&logs)}})
 	f := newFixture(t)
-	w := worker.New(c, f.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(nodeSecrets, testutil.Loopback))
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	c, logs := f.loggedWorker(t, activities.New(nodeSecrets, testutil.Loopback))
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "invalid-node-log", TaskQueue: f.taskQueue}, workflows.HTTPNodeName,
 		json.RawMessage(`{"request": {"url": "ftp://x.example/f"}}`))
 	require.NoError(t, err)

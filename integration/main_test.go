@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -24,6 +25,7 @@ import (
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/internal/logging"
 	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
@@ -66,6 +68,20 @@ func (f *fixture) startWorker(t *testing.T) worker.Worker {
 	workflows.Register(w, activities.New(nodeSecrets, testutil.Loopback))
 	require.NoError(t, w.Start())
 	return w
+}
+
+// loggedWorker starts a worker of acts on the fixture's queue whose logs
+// (the SDK's, the workflows' and the activities') go to the buffer
+// returned; c is its client.
+func (f *fixture) loggedWorker(t *testing.T, acts *activities.Activities) (c client.Client, logs *testutil.SyncBuffer) {
+	t.Helper()
+	logs = &testutil.SyncBuffer{}
+	c = server.NewClientWithOptions(client.Options{Logger: logging.SDK{L: zerolog.New(logs)}})
+	w := worker.New(c, f.taskQueue, worker.Options{})
+	workflows.Register(w, acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return c, logs
 }
 
 // node is the async-job scenario against the fixture's job service.

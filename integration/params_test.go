@@ -12,14 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
-	"github.com/httpnode/httpnode/internal/logging"
 	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
 )
@@ -98,14 +96,8 @@ func TestHTTPNode_CanarySecretNeverLeaks(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	var logs testutil.SyncBuffer
-	logger := zerolog.New(&logs)
-	c := server.NewClientWithOptions(client.Options{Logger: logging.SDK{L: logger}})
 	f := newFixture(t)
-	w := worker.New(c, f.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(testutil.Secrets(map[string]string{"CANARY": canary}), testutil.Loopback))
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	c, logs := f.loggedWorker(t, activities.New(testutil.Secrets(map[string]string{"CANARY": canary}), testutil.Loopback))
 
 	var everything strings.Builder
 	for _, outcome := range []string{"ok", "fail"} {

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
-	"github.com/httpnode/httpnode/internal/logging"
 	"github.com/httpnode/httpnode/internal/secrets"
 	"github.com/httpnode/httpnode/internal/testutil"
 	"github.com/httpnode/httpnode/workflows"
@@ -69,13 +67,8 @@ func TestHTTPNode_WorkerKeysAndUnboundSecretsReachNothing(t *testing.T) {
 	n.Keys.Add(secrets.KeyCallbackSigning, "CALLBACK_SIGNING")
 	sentinel, hits := counter(t, "127.0.0.1:0")
 
-	var logs testutil.SyncBuffer
-	c := server.NewClientWithOptions(client.Options{Logger: logging.SDK{L: zerolog.New(&logs)}})
 	f := newFixture(t)
-	w := worker.New(c, f.taskQueue, worker.Options{})
-	workflows.Register(w, activities.New(n, testutil.Loopback))
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	c, logs := f.loggedWorker(t, activities.New(n, testutil.Loopback))
 
 	auths := []string{
 		`{"type": "bearer", "token": "${secret.%[1]s}"}`,

@@ -259,36 +259,34 @@ func (r *nodeRun) run(ctx workflow.Context) error {
 		r.retrying = false
 		r.nextAttempt()
 	}
-	for {
-		done, err := false, error(nil)
-		if cur := &r.st.Current; !cur.Waiting && cur.StatusURL == "" {
-			done, err = r.sendMain(ctx)
-		}
-		// the wait, the callback's way (called from here: one frame less
-		// kept by a waiting node)
-		switch {
-		case done || err != nil:
-		case r.node.Callback.Mode == httpnode.ModeActivity:
-			err = r.waitInActivity(ctx)
-		case r.node.Callback.Pushed():
-			err = r.waitPush(ctx)
-		default: // timer, location
-			err = r.waitPolling(ctx)
-		}
-		switch {
-		case err == errParked:
-			return err
-		case err == nil:
-			return r.finish(ctx, httpnode.StatusSucceeded, nil)
-		case r.timedOut:
-			return r.ended(ctx, err)
-		case isContinueAsNew(err):
-			return err
-		case ctx.Err() != nil, toError(err).Type == httpnode.ErrInvalidNode: // a retry cannot help an invalid node
-			return r.ended(ctx, err)
-		}
-		return r.retryWait(ctx, err)
+	done, err := false, error(nil)
+	if cur := &r.st.Current; !cur.Waiting && cur.StatusURL == "" {
+		done, err = r.sendMain(ctx)
 	}
+	// the wait, the callback's way (called from here: one frame less
+	// kept by a waiting node)
+	switch {
+	case done || err != nil:
+	case r.node.Callback.Mode == httpnode.ModeActivity:
+		err = r.waitInActivity(ctx)
+	case r.node.Callback.Pushed():
+		err = r.waitPush(ctx)
+	default: // timer, location
+		err = r.waitPolling(ctx)
+	}
+	switch {
+	case err == errParked:
+		return err
+	case err == nil:
+		return r.finish(ctx, httpnode.StatusSucceeded, nil)
+	case r.timedOut:
+		return r.ended(ctx, err)
+	case isContinueAsNew(err):
+		return err
+	case ctx.Err() != nil, toError(err).Type == httpnode.ErrInvalidNode: // a retry cannot help an invalid node
+		return r.ended(ctx, err)
+	}
+	return r.retryWait(ctx, err)
 }
 
 // retryWait records a failed attempt and parks on the wait before the next

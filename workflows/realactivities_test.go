@@ -20,6 +20,16 @@ import (
 	"github.com/httpnode/httpnode/internal/testutil"
 )
 
+// realEnv is a test environment running the node with the real
+// activities, against services on loopback.
+func realEnv() *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
+	env.RegisterActivity(activities.New(nil, testutil.Loopback))
+	return env
+}
+
 // A 503 is retried by the activity's retry policy with the same idempotency
 // key, and the retry carries X-Http-Task-Guid.
 func TestHTTPNode_TransientFailureRetriedWithSameKey(t *testing.T) {
@@ -38,10 +48,7 @@ func TestHTTPNode_TransientFailureRetriedWithSameKey(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
-	env.RegisterActivity(activities.New(nil, testutil.Loopback))
+	env := realEnv()
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(`{"request": {"method": "POST", "url": "`+srv.URL+`/jobs"}}`))
 	res := result(t, env)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
@@ -62,14 +69,11 @@ func TestHTTPNode_TransientFailureRetriedWithSameKey(t *testing.T) {
 // retried within RequestHeartbeatTimeout, not after the request's timeout.
 func TestHTTPNode_MainRequestHeartbeatsWhileInFlight(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(300 * time.Millisecond) // a slow remote: the request is in flight for a while
+		time.Sleep(4500 * time.Millisecond) // a slow remote: the request is in flight past the first heartbeat
 		_, _ = w.Write([]byte(`{"ok": true}`))
 	}))
 	defer srv.Close()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
-	env.RegisterActivity(activities.New(nil, testutil.Loopback))
+	env := realEnv()
 	var mu sync.Mutex
 	beats := 0
 	var timeout time.Duration
@@ -83,6 +87,7 @@ func TestHTTPNode_MainRequestHeartbeatsWhileInFlight(t *testing.T) {
 		defer mu.Unlock()
 		beats++
 	})
+	env.SetTestTimeout(time.Minute)
 	env.ExecuteWorkflow(HTTPNodeName, json.RawMessage(`{"request": {"url": "`+srv.URL+`/slow"}}`))
 	require.Equal(t, httpnode.StatusSucceeded, result(t, env).Status)
 	mu.Lock()

@@ -36,6 +36,10 @@ type Config struct {
 	// CodecEndpoint, when set, is the codec server the Web UI decodes
 	// encrypted payloads with.
 	CodecEndpoint string
+	// Store and VisibilityStore, when set, replace SQLite with another SQL
+	// store (PostgreSQL, say: the chaos run's). Their schemas must exist;
+	// DataDir is not used, and the caller registers the namespace.
+	Store, VisibilityStore *config.SQL
 }
 
 // Server is a running dev server.
@@ -77,6 +81,9 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.Store != nil {
+		return start(cfg, cfg.Store, cfg.VisibilityStore)
+	}
 	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if cfg.DataDir == "" {
 		sqlConf.ConnectAttributes["mode"] = "memory"
@@ -93,16 +100,21 @@ func Start(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	conf, err := serverConfig(cfg, sqlConf)
-	if err != nil {
-		return nil, err
-	}
 	ns, err := sqlite.NewNamespaceConfig("active", cfg.Namespace, false, nil)
 	if err != nil {
 		return nil, err
 	}
 	if err := sqlite.CreateNamespaces(sqlConf, ns); err != nil {
 		return nil, fmt.Errorf("creating namespace %q: %w", cfg.Namespace, err)
+	}
+	return start(cfg, sqlConf, sqlConf)
+}
+
+// start starts the server on the stores and, unless UIPort is 0, the UI.
+func start(cfg Config, store, visibility *config.SQL) (*Server, error) {
+	conf, err := serverConfig(cfg, store, visibility)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{Address: net.JoinHostPort(cfg.IP, strconv.Itoa(cfg.Port))}
 	s.quiet.Store(true) // until Ready: a starting server reports "not healthy yet" as errors
@@ -169,7 +181,7 @@ func servicePorts(frontend int) []int {
 	return []int{frontend, frontend + 1, frontend + 2, frontend + 3, frontend + 10, frontend + 11, frontend + 12, frontend + 13}
 }
 
-func serverConfig(cfg Config, sqlConf *config.SQL) (*config.Config, error) {
+func serverConfig(cfg Config, store, visibility *config.SQL) (*config.Config, error) {
 	frontend := cfg.Port
 	ports := servicePorts(frontend)
 	service := func(grpc, membership int, bindIP bool) config.Service {
@@ -183,8 +195,8 @@ func serverConfig(cfg Config, sqlConf *config.SQL) (*config.Config, error) {
 	return &config.Config{
 		Global: config.Global{Membership: config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"}},
 		Persistence: config.Persistence{
-			DefaultStore: sqliteplugin.PluginName, VisibilityStore: sqliteplugin.PluginName, NumHistoryShards: 1,
-			DataStores: map[string]config.DataStore{sqliteplugin.PluginName: {SQL: sqlConf}},
+			DefaultStore: "default", VisibilityStore: "visibility", NumHistoryShards: 1,
+			DataStores: map[string]config.DataStore{"default": {SQL: store}, "visibility": {SQL: visibility}},
 		},
 		ClusterMetadata: &cluster.Config{
 			EnableGlobalNamespace: false, FailoverVersionIncrement: 10, MasterClusterName: "active", CurrentClusterName: "active",
