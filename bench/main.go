@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -50,6 +51,7 @@ type options struct {
 	latency                             int
 	stickyCache                         int
 	latenessFor                         time.Duration
+	compare                             string
 }
 
 func main() {
@@ -66,6 +68,7 @@ func main() {
 	flag.IntVar(&o.latency, "latency", 20, "nodes of each kind for the pushed-callback latency against polling every 1s (0: skip)")
 	flag.IntVar(&o.stickyCache, "sticky-cache-size", 10000, "the worker's sticky workflow cache size (as worker --sticky-cache-size)")
 	flag.DurationVar(&o.latenessFor, "lateness-for", 60*time.Second, "how long to watch polls for lateness")
+	flag.StringVar(&o.compare, "compare", "", "another bench binary (say, of another commit) whose worker the memory measurement runs side by side with this one's")
 	flag.Parse()
 	for _, f := range strings.Split(memory, ",") {
 		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
@@ -122,6 +125,7 @@ func runWorker(ctx context.Context, o options) error {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			fmt.Fprintf(os.Stderr, "  worker %s: heap in use %d MB, stacks %d MB, goroutines %d\n", o.taskQueue, ms.HeapInuse>>20, ms.StackInuse>>20, runtime.NumGoroutine())
+			fmt.Printf("stats %d %d %d\n", rssKB(os.Getpid()), ms.HeapInuse, ms.StackInuse) // read by the parent
 			if f, err := os.Create(fmt.Sprintf("/tmp/bench-heap-%s.pprof", o.taskQueue)); err == nil {
 				_ = pprof.WriteHeapProfile(f)
 				_ = f.Close()
@@ -143,10 +147,15 @@ func stopSelf() { _ = syscall.Kill(os.Getpid(), syscall.SIGTERM) }
 type child struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	out   *bufio.Reader
 }
 
-func startWorker(o options, taskQueue string) (*child, error) {
-	cmd := exec.Command(os.Args[0], "--role", "worker", "--address", o.address, "--namespace", o.namespace, "--task-queue", taskQueue,
+// startWorker starts bin (this binary when empty) as the measured worker.
+func startWorker(o options, bin, taskQueue string) (*child, error) {
+	if bin == "" {
+		bin = os.Args[0]
+	}
+	cmd := exec.Command(bin, "--role", "worker", "--address", o.address, "--namespace", o.namespace, "--task-queue", taskQueue,
 		"--sticky-cache-size", strconv.Itoa(o.stickyCache))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -160,23 +169,41 @@ func startWorker(o options, taskQueue string) (*child, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 6)
-	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+	r := bufio.NewReader(out)
+	if line, err := r.ReadString('\n'); err != nil || line != "ready\n" {
 		return nil, fmt.Errorf("worker process did not start: %v", err)
 	}
-	return &child{cmd: cmd, stdin: stdin}, nil
+	return &child{cmd: cmd, stdin: stdin, out: r}, nil
 }
 
-func (c *child) rssKB() int {
+// workerStats is what a worker uses after a GC: RSS in KB, heap and
+// goroutine stacks in use in bytes.
+type workerStats struct{ rss, heap, stack int64 }
+
+// stats asks the worker to collect garbage and report what it uses.
+func (c *child) stats() workerStats {
 	_ = c.cmd.Process.Signal(syscall.SIGUSR1)
-	time.Sleep(time.Second)
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+	var s workerStats
+	for {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			return s
+		}
+		if _, err := fmt.Sscanf(line, "stats %d %d %d", &s.rss, &s.heap, &s.stack); err == nil {
+			return s
+		}
+	}
+}
+
+// rssKB is a process's resident set size in KB.
+func rssKB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			return n
 		}
 	}

@@ -110,7 +110,7 @@ func throughput(ctx context.Context, c client.Client, o options, t *table) error
 	if err != nil {
 		return err
 	}
-	wk, err := startWorker(o, "bench-throughput")
+	wk, err := startWorker(o, "", "bench-throughput")
 	if err != nil {
 		return err
 	}
@@ -146,8 +146,12 @@ func throughput(ctx context.Context, c client.Client, o options, t *table) error
 		}
 	}
 	mb, mn := median(bare), median(nodes)
+	ratios := make([]float64, len(bare)) // per round: a drifting machine moves both of a pair alike
+	for i := range bare {
+		ratios[i] = nodes[i] / bare[i]
+	}
 	t.add("throughput, bare one-activity workflow", fmt.Sprintf("%.1f/s", mb), fmt.Sprintf("median of %d rounds of %d", o.rounds, o.nodes))
-	t.add("throughput, HTTPNode (main request only)", fmt.Sprintf("%.1f/s", mn), fmt.Sprintf("ratio %.2f× (target ≥ 0.95×)", mn/mb))
+	t.add("throughput, HTTPNode (main request only)", fmt.Sprintf("%.1f/s", mn), fmt.Sprintf("ratio %.2f×, the median of the rounds' ratios (target ≥ 0.95×)", median(ratios)))
 	fmt.Fprintf(os.Stderr, "  rounds: bare %.1f, node %.1f (/s)\n", bare, nodes)
 	return nil
 }
@@ -158,7 +162,7 @@ func historyEvents(ctx context.Context, c client.Client, o options, t *table) er
 	if err != nil {
 		return err
 	}
-	wk, err := startWorker(o, "bench-events")
+	wk, err := startWorker(o, "", "bench-events")
 	if err != nil {
 		return err
 	}
@@ -269,47 +273,70 @@ func waitingNodes(ctx context.Context, c client.Client, jobs *jobservice.Service
 }
 
 func memory(ctx context.Context, c client.Client, o options, t *table) error {
-	for _, n := range o.memory {
+	for i, n := range o.memory {
 		jobs := jobservice.New()
 		url, err := serve(ctx, jobs.Handler())
 		if err != nil {
 			return err
 		}
-		nodes, err := rssPerWorkflow(ctx, o, fmt.Sprint("bench-memory-", n), n, func(tq string) error {
-			return waitingNodes(ctx, c, jobs, url, tq, n, "10m")
-		})
-		if err != nil {
-			return err
+		waiting := func(tq string) error { return waitingNodes(ctx, c, jobs, url, tq, n, "10m") }
+		// with --compare, the other build's nodes first and this one's
+		// after, or the other way round, by n: side by side in one run
+		kinds := []struct{ name, bin string }{{"", ""}}
+		if o.compare != "" {
+			kinds = append(kinds, struct{ name, bin string }{"compared", o.compare})
+			if i%2 == 1 {
+				kinds[0], kinds[1] = kinds[1], kinds[0]
+			}
 		}
-		bare, err := rssPerWorkflow(ctx, o, fmt.Sprint("bench-memory-bare-", n), n, func(tq string) error {
+		for _, k := range kinds {
+			m, err := usePerWorkflow(ctx, o, k.bin, fmt.Sprint("bench-memory-", k.name, n), n, waiting)
+			if err != nil {
+				return err
+			}
+			what := fmt.Sprintf("worker per waiting node, %d nodes", n)
+			if k.bin != "" {
+				what = fmt.Sprintf("worker per waiting node, %d nodes, %s", n, k.bin)
+			}
+			t.add(what, m.String(), "RSS target ≤ 40 KB")
+		}
+		bare, err := usePerWorkflow(ctx, o, "", fmt.Sprint("bench-memory-bare-", n), n, func(tq string) error {
 			return waitingBare(ctx, c, tq, n)
 		})
 		if err != nil {
 			return err
 		}
-		t.add(fmt.Sprintf("worker RSS per waiting node, %d nodes", n), fmt.Sprintf("%.1f KB", nodes), "target ≤ 40 KB")
-		t.add(fmt.Sprintf("worker RSS per waiting bare workflow (timer only), %d", n), fmt.Sprintf("%.1f KB", bare), "the SDK's floor")
+		t.add(fmt.Sprintf("worker per waiting bare workflow (timer only), %d", n), bare.String(), "the SDK's floor")
 	}
 	return nil
 }
 
-// rssPerWorkflow starts a worker process, starts n waiting workflows with
-// start, and returns the growth of the worker's RSS per workflow in KB.
-func rssPerWorkflow(ctx context.Context, o options, tq string, n int, start func(tq string) error) (float64, error) {
-	wk, err := startWorker(o, tq)
+// use is what a worker spends per workflow: RSS, heap and stack in KB.
+type use struct{ rss, heap, stack float64 }
+
+func (u use) String() string {
+	return fmt.Sprintf("RSS %.1f KB (heap %.1f, stacks %.1f)", u.rss, u.heap, u.stack)
+}
+
+// usePerWorkflow starts a worker process (of bin, or this binary when
+// empty), starts n waiting workflows with start, and returns the growth of
+// the worker's use per workflow, each measured after a GC.
+func usePerWorkflow(ctx context.Context, o options, bin, tq string, n int, start func(tq string) error) (use, error) {
+	wk, err := startWorker(o, bin, tq)
 	if err != nil {
-		return 0, err
+		return use{}, err
 	}
 	defer wk.stop()
 	time.Sleep(2 * time.Second) // settle before the baseline
-	idle := wk.rssKB()
+	idle := wk.stats()
 	if err := start(tq); err != nil {
-		return 0, err
+		return use{}, err
 	}
 	time.Sleep(2 * time.Second)
-	busy := wk.rssKB()
-	fmt.Fprintf(os.Stderr, "  %s: %d MB with %d workflows (idle %d MB)\n", tq, busy/1024, n, idle/1024)
-	return float64(busy-idle) / float64(n), nil
+	busy := wk.stats()
+	fmt.Fprintf(os.Stderr, "  %s: %d MB with %d workflows (idle %d MB)\n", tq, busy.rss/1024, n, idle.rss/1024)
+	per := func(b, i int64) float64 { return float64(b-i) / float64(n) }
+	return use{rss: per(busy.rss, idle.rss), heap: per(busy.heap, idle.heap) / 1024, stack: per(busy.stack, idle.stack) / 1024}, nil
 }
 
 // waitingBare starts n BareWait workflows and returns once all have run
@@ -370,7 +397,7 @@ func lateness(ctx context.Context, c client.Client, o options, t *table) error {
 	if err != nil {
 		return err
 	}
-	wk, err := startWorker(o, "bench-lateness")
+	wk, err := startWorker(o, "", "bench-lateness")
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,15 @@ func startPostgres(dir string) (*postgres, error) {
 	if err := pg.run("pg_ctl", "-D", pg.dir, "-o", opts, "-l", filepath.Join(pg.dir, "server.log"), "-w", "start"); err != nil {
 		return nil, err
 	}
+	// the schema tool logs every statement to standard output: into a file
+	logf, err := os.Create(filepath.Join(dir, "schema.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	stdout := os.Stdout
+	os.Stdout = logf
+	defer func() { os.Stdout = stdout }()
 	for _, db := range []struct{ name, schema string }{{pgDB, "postgresql/v12/temporal"}, {pgVisibility, "postgresql/v12/visibility"}} {
 		base := []string{"temporal-sql-tool", "--plugin", "postgres12", "--ep", "127.0.0.1", "-p", strconv.Itoa(port), "-u", pgUser, "--db", db.name}
 		for _, args := range [][]string{{"create-database"}, {"setup-schema", "-v", "0.0"}, {"update-schema", "--schema-name", db.schema}} {
