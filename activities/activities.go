@@ -11,6 +11,7 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/callbackurl"
+	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/internal/secrets"
 )
 
@@ -42,7 +43,7 @@ const StuckSearchAttribute = "HttpNodeStuck"
 // New returns Activities with a client factory for cfg and the given node
 // secrets (HTTPNODE_SECRET_* with their bindings when nil), no global
 // parameters and UTC.
-func New(nodeSecrets *secrets.Nodes, cfg ClientConfig) *Activities {
+func New(nodeSecrets *secrets.Nodes, cfg outbound.Config) *Activities {
 	if nodeSecrets == nil {
 		nodeSecrets = &secrets.Nodes{}
 	}
@@ -52,8 +53,8 @@ func New(nodeSecrets *secrets.Nodes, cfg ClientConfig) *Activities {
 // SendRequestInput is one attempt's main request. Request has its defaults
 // applied; IdempotencyKey is the same for every try of the attempt.
 type SendRequestInput struct {
-	Request        httpnode.Request `json:"request"`
-	IdempotencyKey string           `json:"idempotencyKey,omitempty"`
+	Request        httpnode.Ready `json:"request"`
+	IdempotencyKey string         `json:"idempotencyKey,omitempty"`
 	// Secrets are every secret the node uses (see Rendered.SecretUses):
 	// each is checked for its destination before the main request is sent,
 	// so that a node whose later requests could not be sent sends nothing.
@@ -85,23 +86,24 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 		return SendRequestOutput{}, err
 	}
 	defer heartbeatWhile(ctx)()
-	ex, err := a.exchange(ctx, "request", in.Request, opts)
+	r := in.Request.Request()
+	ex, err := a.exchange(ctx, "request", r, opts)
 	if err != nil {
 		return SendRequestOutput{}, err
 	}
 	out := SendRequestOutput{Sent: ex.Sent, Response: ex.Response}
 	logExchange(ctx, "request sent", ex)
-	return out, checkStatus("request", in.Request, ex, out)
+	return out, checkStatus("request", r, ex, out)
 }
 
 // CheckStatusInput is one poll: Request.URL is the status URL with the task
 // id in place; the remote status is read at StatusField and judged against
 // Pending and Success.
 type CheckStatusInput struct {
-	Request     httpnode.Request `json:"request"`
-	StatusField string           `json:"statusField"`
-	Pending     []string         `json:"pending"`
-	Success     []string         `json:"success"`
+	Request     httpnode.Ready `json:"request"`
+	StatusField string         `json:"statusField"`
+	Pending     []string       `json:"pending"`
+	Success     []string       `json:"success"`
 	// IntervalField, when set, is where the response says when to poll next.
 	IntervalField string `json:"intervalField,omitempty"`
 	// Location polls a 202 Accepted operation: 202 is pending, any other
@@ -133,15 +135,16 @@ type CheckStatusOutput struct {
 // lacks the status field fails with CallbackResponse. A remote failure status
 // is not an error here: it is reported with outcome "failure".
 func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (CheckStatusOutput, error) {
-	ex, err := a.exchange(ctx, "callback", in.Request, sendOptions{})
+	r := in.Request.Request()
+	ex, err := a.exchange(ctx, "callback", r, sendOptions{})
 	if err != nil {
 		return CheckStatusOutput{}, err
 	}
 	logExchange(ctx, "status checked", ex)
 	if in.Location {
-		return locationOutcome(in.Request, ex)
+		return locationOutcome(r, ex)
 	}
-	if err := checkStatus("callback", in.Request, ex, ex.Response); err != nil {
+	if err := checkStatus("callback", r, ex, ex.Response); err != nil {
 		return CheckStatusOutput{}, err
 	}
 	status, err := httpnode.Lookup(ex.body, in.StatusField)

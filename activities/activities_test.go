@@ -18,6 +18,7 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/internal/secrets"
 )
 
@@ -46,7 +47,9 @@ func envSecrets(env map[string]string) *secrets.Nodes {
 	}}}
 }
 
-func newActivities() *Activities { return New(testSecrets(), ClientConfig{Policy: egress.Loopback()}) }
+func newActivities() *Activities {
+	return New(testSecrets(), outbound.Config{Policy: egress.Loopback()})
+}
 
 // request returns a valid request to url with defaults applied.
 func request(method, url string) httpnode.Request {
@@ -85,7 +88,7 @@ func requireAppError(t *testing.T, err error, errType string, retryable bool) *t
 func TestSendRequest_EveryMethod(t *testing.T) {
 	srv, got := recorder(t, 200, `{"ok": true}`)
 	for _, m := range httpnode.Methods {
-		out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: request(m, srv.URL+"/jobs")})
+		out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(request(m, srv.URL+"/jobs"))})
 		require.NoError(t, err, m)
 		require.Equal(t, m, got.method)
 		require.Equal(t, "/jobs", got.path)
@@ -113,7 +116,7 @@ func TestSendRequest_QueryHeadersAndBodies(t *testing.T) {
 			r.Headers = map[string]string{"X-Trace": "t1"}
 			r.Body, r.BodyType = json.RawMessage(tc.body), tc.bodyType
 			r = httpnode.Node{Request: r}.WithDefaults().Request
-			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r, IdempotencyKey: "key-1"})
+			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r), IdempotencyKey: "key-1"})
 			require.NoError(t, err)
 			require.Equal(t, "a=1;b=2&keep=%2Fx%20y&flag&day=2026-11-23&q=a%26b", got.query, "the URL's own query is sent as written, the query map appended")
 			require.Equal(t, "t1", got.header.Get("X-Trace"))
@@ -159,7 +162,7 @@ func TestSendRequest_AuthKindsAndMasking(t *testing.T) {
 			defer srv.Close()
 			r := request("GET", srv.URL)
 			r.Auth = &tc.auth
-			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 			require.NoError(t, err)
 			tc.check(t, &got)
 			if tc.sentHeader != "" {
@@ -177,7 +180,7 @@ func TestSendRequest_AuthKindsAndMasking(t *testing.T) {
 func TestSendRequest_MissingSecretIsFinal(t *testing.T) {
 	r := request("GET", "http://127.0.0.1:1/")
 	r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.NOPE}"}
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrSecretNotFound, false)
 	require.Contains(t, app.Message(), "request.auth.token: secret NOPE is not set (set environment variable HTTPNODE_SECRET_NOPE on the worker)")
 }
@@ -211,7 +214,7 @@ func TestSendRequest_StatusClassification(t *testing.T) {
 			if tc.success != nil {
 				r.SuccessStatus = tc.success
 			}
-			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+			out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 			if tc.errType == "" {
 				require.NoError(t, err)
 				require.Equal(t, tc.status, out.Response.StatusCode)
@@ -228,12 +231,12 @@ func TestSendRequest_StatusClassification(t *testing.T) {
 func TestSendRequest_ErrorMessages(t *testing.T) {
 	srv, _ := recorder(t, 404, `{"error": "no such queue"}`)
 	r := request("POST", srv.URL+"/jobs")
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrHTTPStatus, false)
 	require.Equal(t, `request: POST `+srv.URL+`/jobs answered 404 Not Found: {"error": "no such queue"}`, app.Message())
 
 	r.ErrorMessages = map[string]string{"404": "the job queue does not exist", "4xx": "rejected"}
-	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app = requireAppError(t, err, httpnode.ErrHTTPStatus, false)
 	require.Equal(t, "request: the job queue does not exist (HTTP 404)", app.Message())
 }
@@ -254,7 +257,7 @@ func TestSendRequest_RetryAfter(t *testing.T) {
 			}
 			w.WriteHeader(http.StatusTooManyRequests)
 		}))
-		_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: request("GET", srv.URL)})
+		_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", srv.URL))})
 		srv.Close()
 		app := requireAppError(t, err, httpnode.ErrHTTPStatus, true)
 		require.Equal(t, tc.want, app.NextRetryDelay(), tc.header)
@@ -276,7 +279,7 @@ func TestSendRequest_TimeoutIsRetryable(t *testing.T) {
 	defer close(release)
 	r := request("GET", srv.URL)
 	r.Timeout = httpnode.Duration(50 * time.Millisecond)
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrTimeout, true)
 	require.Contains(t, app.Message(), "no response within 50ms (raise request.timeout")
 }
@@ -285,7 +288,7 @@ func TestSendRequest_ConnectionRefusedIsRetryable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.URL
 	srv.Close()
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: request("GET", addr+"/x?key=s3cret")})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", addr+"/x?key=s3cret"))})
 	app := requireAppError(t, err, httpnode.ErrTransport, true)
 	require.Contains(t, app.Message(), "connection refused")
 	require.NotContains(t, app.Message(), "s3cret", "queries stay out of messages")
@@ -296,13 +299,13 @@ func TestSendRequest_BodyCap(t *testing.T) {
 	srv, _ := recorder(t, 200, big)
 	r := request("GET", srv.URL)
 	r.MaxResponseBytes = 100
-	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.True(t, out.Response.Truncated)
 	require.Equal(t, big[:100], out.Response.Body)
 
 	r.MaxResponseBytes = 1000
-	out, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.False(t, out.Response.Truncated, "a body exactly at the cap is whole")
 }
@@ -321,7 +324,7 @@ func TestSendRequest_EndlessBodyIsCut(t *testing.T) {
 	r := request("GET", srv.URL)
 	r.MaxResponseBytes = 1024
 	r.Timeout = httpnode.Duration(5 * time.Second)
-	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.True(t, out.Response.Truncated)
 	require.Len(t, out.Response.Body, 1024)
@@ -329,7 +332,7 @@ func TestSendRequest_EndlessBodyIsCut(t *testing.T) {
 
 func TestSendRequest_BinaryBodyIsBase64(t *testing.T) {
 	srv, _ := recorder(t, 200, "\xff\x00\x01")
-	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: request("GET", srv.URL)})
+	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", srv.URL))})
 	require.NoError(t, err)
 	require.Equal(t, "base64", out.Response.BodyEncoding)
 	require.Equal(t, []byte("\xff\x00\x01"), out.Response.BodyBytes())
@@ -343,7 +346,16 @@ func TestSendRequest_RedirectsAreNotFollowed(t *testing.T) {
 	defer srv.Close()
 	r := request("GET", srv.URL)
 	r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.TOKEN}"}
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	requireAppError(t, err, httpnode.ErrHTTPStatus, false)
 	require.Zero(t, followed.Load())
+}
+
+// ready is r as the workflow hands it over: rendered for attempt 1.
+func ready(r httpnode.Request) httpnode.Ready {
+	rd, err := httpnode.Rendered{Request: r}.ForAttempt(1).Main()
+	if err != nil {
+		panic(err)
+	}
+	return rd
 }

@@ -28,9 +28,9 @@ func benchServer(b *testing.B) *httptest.Server {
 func BenchmarkSendRequest(b *testing.B) {
 	srv := benchServer(b)
 	a := newActivities()
-	in := SendRequestInput{Request: request("POST", srv.URL+"/jobs"), IdempotencyKey: "k"}
-	in.Request.Auth = nil
-	in.Request.Headers = map[string]string{"Authorization": "Bearer ${secret.TOKEN}"}
+	r := request("POST", srv.URL+"/jobs")
+	r.Auth, r.Headers = nil, map[string]string{"Authorization": "Bearer ${secret.TOKEN}"}
+	in := SendRequestInput{Request: ready(r), IdempotencyKey: "k"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := a.SendRequest(context.Background(), in); err != nil {

@@ -13,9 +13,12 @@ import (
 	"github.com/httpnode/httpnode/httpnode"
 )
 
-func checkInput(url string) CheckStatusInput {
+func checkInput(url string, edit ...func(*httpnode.Request)) CheckStatusInput {
 	cb := httpnode.Node{Callback: &httpnode.Callback{Request: httpnode.Request{URL: url}}}.WithDefaults().Callback
-	return CheckStatusInput{Request: cb.Request, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success}
+	for _, e := range edit {
+		e(&cb.Request)
+	}
+	return CheckStatusInput{Request: ready(cb.Request), StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success}
 }
 
 func TestCheckStatus_Outcomes(t *testing.T) {
@@ -40,10 +43,9 @@ func TestCheckStatus_Outcomes(t *testing.T) {
 
 func TestCheckStatus_NestedFieldAndPost(t *testing.T) {
 	srv, got := recorder(t, 200, `{"data": {"state": "DONE"}}`)
-	in := checkInput(srv.URL + "/query")
-	in.Request.Method = "POST"
-	in.Request.Body = []byte(`{"taskId": "t-1"}`)
-	in.Request.BodyType = httpnode.BodyJSON
+	in := checkInput(srv.URL+"/query", func(r *httpnode.Request) {
+		r.Method, r.Body, r.BodyType = "POST", []byte(`{"taskId": "t-1"}`), httpnode.BodyJSON
+	})
 	in.StatusField = "data.state"
 	in.Success = []string{"DONE"}
 	out, err := newActivities().CheckStatus(context.Background(), in)
@@ -82,8 +84,7 @@ func TestCheckStatus_TruncatedBodySaysSo(t *testing.T) {
 		_, _ = w.Write([]byte(`{"pad": "` + strings.Repeat("x", 500) + `", "status": "SUCCESS"}`))
 	}))
 	defer srv.Close()
-	in := checkInput(srv.URL)
-	in.Request.MaxResponseBytes = 100
+	in := checkInput(srv.URL, func(r *httpnode.Request) { r.MaxResponseBytes = 100 })
 	_, err := newActivities().CheckStatus(context.Background(), in)
 	app := requireAppError(t, err, httpnode.ErrCallbackResponse, false)
 	require.Contains(t, app.Message(), "cut at callback.maxResponseBytes")

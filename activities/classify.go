@@ -80,6 +80,11 @@ func transportError(activityCtx context.Context, step string, sent httpnode.Sent
 		return nonRetryable(httpnode.ErrSecretNotBound, "%s: %s: %v", step, target, redirect)
 	case errors.As(err, &redirect):
 		return nonRetryable(httpnode.ErrRedirectLoop, "%s: %s: %v", step, target, redirect)
+	// net/http reports these two only as text (transport.go, the same from
+	// Go 1.13 through 1.26: "net/http: server response headers exceeded %d
+	// bytes; aborted" and "net/http: timeout awaiting response headers", the
+	// latter also as "http2: timeout awaiting response headers");
+	// TestSendRequest_Limits pins both against the real transport.
 	case strings.Contains(err.Error(), "server response headers exceeded"):
 		return nonRetryable(httpnode.ErrLimitExceeded, "%s: %s: response headers larger than %d bytes", step, target, httpnode.MaxResponseHeaderBytes)
 	case strings.Contains(err.Error(), "timeout awaiting response headers"):

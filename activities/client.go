@@ -19,27 +19,8 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/outbound"
 )
-
-// ClientConfig is what every outbound call obeys, whichever node makes it.
-type ClientConfig struct {
-	// Policy decides which destinations may be reached. nil is the zero
-	// egress.Policy: internal and special addresses are denied.
-	Policy *egress.Policy
-	// ResponseHeaderTimeout bounds the wait for a response's headers,
-	// whatever a node's timeout (default 2m): a slow remote cannot hold a
-	// worker slot longer.
-	ResponseHeaderTimeout time.Duration
-	// ProxyEnv is the proxy environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY);
-	// nil reads the process environment once.
-	ProxyEnv *httpproxy.Config
-	// TLSDir is the directory whose files nodes may name as tls.caFile,
-	// certFile and keyFile (the operator's --tls-dir); "" offers none.
-	TLSDir string
-}
-
-// DefaultResponseHeaderTimeout is the ResponseHeaderTimeout when unset.
-const DefaultResponseHeaderTimeout = 2 * time.Minute
 
 // ClientFactory is the one place outbound HTTP clients are made: main
 // requests, polls, notifications and test mode. Every connection is dialed
@@ -47,7 +28,7 @@ const DefaultResponseHeaderTimeout = 2 * time.Minute
 // transports are kept per distinct TLS and proxy setting so connections are
 // reused across requests, polls and nodes.
 type ClientFactory struct {
-	cfg        ClientConfig
+	cfg        outbound.Config
 	envProxy   func(*url.URL) (*url.URL, error)
 	trusted    map[string]bool // host:port of the environment's proxies
 	envProxies bool            // the environment names a proxy
@@ -69,9 +50,9 @@ type transportKey struct {
 }
 
 // NewClientFactory returns a factory with no transports yet.
-func NewClientFactory(cfg ClientConfig) *ClientFactory {
+func NewClientFactory(cfg outbound.Config) *ClientFactory {
 	if cfg.ResponseHeaderTimeout <= 0 {
-		cfg.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
+		cfg.ResponseHeaderTimeout = outbound.DefaultResponseHeaderTimeout
 	}
 	env := cfg.ProxyEnv
 	if env == nil {

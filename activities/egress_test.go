@@ -16,6 +16,7 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/outbound"
 )
 
 // sentinel is an HTTP server on addr that counts the connections it accepts.
@@ -46,7 +47,7 @@ func newSentinel(t *testing.T, addr string, h http.Handler) *sentinel {
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(`{"status": "SUCCESS"}`)) }
 
 func policyActivities(p *egress.Policy) *Activities {
-	return New(testSecrets(), ClientConfig{Policy: p})
+	return New(testSecrets(), outbound.Config{Policy: p})
 }
 
 func TestSendRequest_DefaultPolicyDeniesInternalDestinations(t *testing.T) {
@@ -63,11 +64,11 @@ func TestSendRequest_DefaultPolicyDeniesInternalDestinations(t *testing.T) {
 		t.Run(u, func(t *testing.T) {
 			for _, step := range []func(*Activities, httpnode.Request) error{
 				func(a *Activities, r httpnode.Request) error {
-					_, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+					_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 					return err
 				},
 				func(a *Activities, r httpnode.Request) error {
-					_, err := a.CheckStatus(context.Background(), CheckStatusInput{Request: r, StatusField: "status", Pending: []string{"P"}, Success: []string{"SUCCESS"}})
+					_, err := a.CheckStatus(context.Background(), CheckStatusInput{Request: ready(r), StatusField: "status", Pending: []string{"P"}, Success: []string{"SUCCESS"}})
 					return err
 				},
 			} {
@@ -79,14 +80,14 @@ func TestSendRequest_DefaultPolicyDeniesInternalDestinations(t *testing.T) {
 	}
 	require.Zero(t, s.conns.Load(), "no connection reached the sentinel")
 
-	out, err := policyActivities(egress.Loopback()).SendRequest(context.Background(), SendRequestInput{Request: request("GET", s.URL)})
+	out, err := policyActivities(egress.Loopback()).SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", s.URL))})
 	require.NoError(t, err, "allowed with the loopback ranges")
 	require.Equal(t, 200, out.Response.StatusCode)
 	require.EqualValues(t, 1, s.conns.Load())
 }
 
 func TestSendRequest_DeniedMessageNamesTheRuleAndTheFlag(t *testing.T) {
-	_, err := policyActivities(nil).SendRequest(context.Background(), SendRequestInput{Request: request("GET", "http://169.254.169.254/")})
+	_, err := policyActivities(nil).SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", "http://169.254.169.254/"))})
 	app := requireAppError(t, err, httpnode.ErrDestinationDenied, false)
 	require.Contains(t, app.Message(), `rule "metadata"`)
 	require.Contains(t, app.Message(), "--egress-allow 169.254.169.254/32")
@@ -105,7 +106,7 @@ func TestSendRequest_NameResolvingToInternalIsDeniedAtDialTime(t *testing.T) {
 	s := newSentinel(t, "127.0.0.1:0", http.HandlerFunc(ok))
 	port := s.Listener.Addr().(*net.TCPAddr).Port
 	a := policyActivities(&egress.Policy{Resolver: resolver(netip.MustParseAddr("127.0.0.1"))})
-	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", "http://api.example.com:"+strconv.Itoa(port)+"/")})
+	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", "http://api.example.com:"+strconv.Itoa(port)+"/"))})
 	app := requireAppError(t, err, httpnode.ErrDestinationDenied, false)
 	require.Contains(t, app.Message(), "loopback")
 	require.Zero(t, s.conns.Load())
@@ -115,16 +116,16 @@ func TestSendRequest_ProxyEnvironmentDoesNotBypassThePolicy(t *testing.T) {
 	proxy := newSentinel(t, "127.0.0.1:0", http.HandlerFunc(ok))
 	t.Setenv("HTTP_PROXY", proxy.URL)
 	t.Setenv("HTTPS_PROXY", proxy.URL)
-	a := New(testSecrets(), ClientConfig{}) // reads the proxy variables
+	a := New(testSecrets(), outbound.Config{}) // reads the proxy variables
 	for _, u := range []string{"http://10.1.2.3/jobs", "http://169.254.169.254/", "http://0x7f000001/", "http://unresolvable.invalid/jobs"} {
-		_, err := a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", u)})
+		_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", u))})
 		requireAppError(t, err, httpnode.ErrDestinationDenied, false)
 	}
 	require.Zero(t, proxy.conns.Load(), "the proxy was never asked to reach a denied destination")
 
 	// a host name the operator allowed goes through the operator's proxy
-	a = New(testSecrets(), ClientConfig{Policy: &egress.Policy{AllowHosts: []string{"jobs.internal"}}})
-	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", "http://jobs.internal/jobs")})
+	a = New(testSecrets(), outbound.Config{Policy: &egress.Policy{AllowHosts: []string{"jobs.internal"}}})
+	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", "http://jobs.internal/jobs"))})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, proxy.conns.Load())
 }
@@ -133,7 +134,7 @@ func TestSendRequest_NodeProxyMustPassThePolicy(t *testing.T) {
 	proxy := newSentinel(t, "127.0.0.1:0", http.HandlerFunc(ok))
 	r := request("GET", "http://93.184.215.14/")
 	r.Proxy = proxy.URL
-	_, err := policyActivities(nil).SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := policyActivities(nil).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	requireAppError(t, err, httpnode.ErrDestinationDenied, false)
 	require.Zero(t, proxy.conns.Load(), "a node cannot reach an internal proxy the operator did not allow")
 }
@@ -144,7 +145,7 @@ func TestSendRequest_FollowedRedirectToADeniedAddressIsDenied(t *testing.T) {
 	p := &egress.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	r := request("GET", origin.URL)
 	r.FollowRedirects = true
-	_, err := policyActivities(p).SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := policyActivities(p).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrDestinationDenied, false)
 	require.Contains(t, app.Message(), "127.0.0.2")
 	require.Zero(t, target.conns.Load())
@@ -176,7 +177,7 @@ func TestSendRequest_RedirectsDropCredentialsAcrossHosts(t *testing.T) {
 			r.FollowRedirects = true
 			r.Auth = &httpnode.Auth{Type: "apiKey", Key: "${secret.KEY}", Name: "X-Service-Key"}
 			r.Headers = map[string]string{"Authorization": "Bearer ${secret.TOKEN}", "Cookie": "session=${secret.TOKEN}", "X-Trace": "keep"}
-			out, err := policyActivities(p).SendRequest(context.Background(), SendRequestInput{Request: r})
+			out, err := policyActivities(p).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 			require.NoError(t, err)
 			require.Equal(t, tc.to, out.Sent.FinalURL)
 			require.Equal(t, "keep", got.Get("X-Trace"))
@@ -202,14 +203,14 @@ func TestSendRequest_RedirectLoopAndTooManyRedirectsAreFinal(t *testing.T) {
 	}))
 	r := request("GET", srv.URL+"/loop-a")
 	r.FollowRedirects = true
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrRedirectLoop, false)
 	require.Contains(t, app.Message(), "redirect loop")
 
 	hops.Store(0)
 	r = request("GET", srv.URL+"/hop/0")
 	r.FollowRedirects, r.MaxRedirects = true, 3
-	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app = requireAppError(t, err, httpnode.ErrRedirectLoop, false)
 	require.Contains(t, app.Message(), "stopped after 3 redirects")
 	require.EqualValues(t, 4, hops.Load(), "the first request and 3 redirects")
@@ -222,7 +223,7 @@ func TestSendRequest_Limits(t *testing.T) {
 		}
 		ok(w, r)
 	}))
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: request("GET", big.URL)})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", big.URL))})
 	requireAppError(t, err, httpnode.ErrLimitExceeded, false)
 
 	// a secret or parameter can make a request too large only at send time
@@ -232,7 +233,7 @@ func TestSendRequest_Limits(t *testing.T) {
 	r := request("GET", big.URL)
 	r.Headers = map[string]string{"X-Api-Key": "${secret.HUGE}"}
 	conns := big.conns.Load()
-	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrLimitExceeded, false)
 	require.Contains(t, app.Message(), "request.headers: size of names and values")
 	require.NotContains(t, app.Message(), "hhhh", "the value stays out of the message")
@@ -244,8 +245,8 @@ func TestSendRequest_Limits(t *testing.T) {
 		case <-time.After(10 * time.Second):
 		}
 	}))
-	a := New(testSecrets(), ClientConfig{Policy: egress.Loopback(), ResponseHeaderTimeout: 50 * time.Millisecond})
-	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: request("GET", slow.URL)})
+	a := New(testSecrets(), outbound.Config{Policy: egress.Loopback(), ResponseHeaderTimeout: 50 * time.Millisecond})
+	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: ready(request("GET", slow.URL))})
 	app = requireAppError(t, err, httpnode.ErrTimeout, true)
 	require.Contains(t, app.Message(), "--response-header-timeout")
 }

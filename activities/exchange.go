@@ -99,7 +99,7 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	} else {
 		ex.Response.Body, ex.Response.BodyEncoding = base64.StdEncoding.EncodeToString(body), "base64"
 	}
-	httpnode.FitBudget(&ex.Response, httpnode.ResponseBudget, &ex.Response) // lookups use body, whole
+	httpnode.FitResponse(&ex.Response, httpnode.ResponseBudget) // lookups use body, whole
 	return ex, nil
 }
 

@@ -34,13 +34,13 @@ func TestSendRequest_Signed(t *testing.T) {
 	r := request("POST", srv.URL)
 	r.Body, r.BodyType = json.RawMessage(`{"job": 1}`), httpnode.BodyJSON
 	r.Sign = &httpnode.Sign{Secrets: []string{"${secret.HOOK}"}}
-	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: r, IdempotencyKey: "key-1"})
+	out, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r), IdempotencyKey: "key-1"})
 	require.NoError(t, err)
 	require.Equal(t, "key-1", verify(t, got.header, got.body))
 	require.NotContains(t, out.Sent.Headers["Webhook-Signature"], strings.TrimPrefix(hookSecret, "whsec_"))
 
 	r.Sign = &httpnode.Sign{Secrets: []string{"${secret.NOPE}"}}
-	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrSecretNotFound, false)
 	require.Contains(t, app.Message(), "request.sign.secrets[0]: secret NOPE is not set")
 }
@@ -50,7 +50,7 @@ func TestNotify_PostsTheSignedDocument(t *testing.T) {
 	for _, format := range []string{httpnode.FormatJSON, httpnode.FormatXML} {
 		srv, got := recorder(t, 204, ``)
 		req := httpnode.Node{Notify: &httpnode.Notify{Request: httpnode.Request{URL: srv.URL + "/hooks", Sign: &httpnode.Sign{Secrets: []string{"${secret.HOOK}"}}}}}.WithDefaults().Notify.Request
-		out, err := newActivities().Notify(context.Background(), NotifyInput{Request: req, Format: format, Document: doc, MessageID: "msg_1"})
+		out, err := newActivities().Notify(context.Background(), NotifyInput{Request: ready(req), Format: format, Document: doc, MessageID: "msg_1"})
 		require.NoError(t, err)
 		require.Equal(t, 204, out.StatusCode)
 		require.Equal(t, "POST", got.method)
@@ -64,7 +64,7 @@ func TestNotify_PostsTheSignedDocument(t *testing.T) {
 	for code, retryable := range map[int]bool{503: true, 429: true, 400: false} {
 		srv, _ := recorder(t, code, ``)
 		req := httpnode.Node{Notify: &httpnode.Notify{Request: httpnode.Request{URL: srv.URL}}}.WithDefaults().Notify.Request
-		_, err := newActivities().Notify(context.Background(), NotifyInput{Request: req, Format: "json", Document: doc})
+		_, err := newActivities().Notify(context.Background(), NotifyInput{Request: ready(req), Format: "json", Document: doc})
 		requireAppError(t, err, httpnode.ErrHTTPStatus, retryable)
 	}
 }
@@ -72,7 +72,7 @@ func TestNotify_PostsTheSignedDocument(t *testing.T) {
 func TestCancelJob_JudgesBySuccessRule(t *testing.T) {
 	srv, got := recorder(t, 202, `{"status": "CANCELLED"}`)
 	c := httpnode.Node{Cancel: &httpnode.Request{Method: "DELETE", URL: srv.URL + "/jobs/t-1"}}.WithDefaults().Cancel
-	out, err := newActivities().CancelJob(context.Background(), CancelJobInput{Request: *c})
+	out, err := newActivities().CancelJob(context.Background(), CancelJobInput{Request: ready(*c)})
 	require.NoError(t, err)
 	require.Equal(t, "DELETE", got.method)
 	require.Equal(t, "/jobs/t-1", got.path)
@@ -80,7 +80,7 @@ func TestCancelJob_JudgesBySuccessRule(t *testing.T) {
 
 	srv, _ = recorder(t, 409, `{"error": "already done"}`)
 	c.URL = srv.URL
-	_, err = newActivities().CancelJob(context.Background(), CancelJobInput{Request: *c})
+	_, err = newActivities().CancelJob(context.Background(), CancelJobInput{Request: ready(*c)})
 	requireAppError(t, err, httpnode.ErrHTTPStatus, false)
 }
 
@@ -124,7 +124,7 @@ func TestSendRequest_CallbackURL(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
-	val, err := env.ExecuteActivity(a.SendRequest, SendRequestInput{Request: r, IdempotencyKey: "key-9"})
+	val, err := env.ExecuteActivity(a.SendRequest, SendRequestInput{Request: ready(r), IdempotencyKey: "key-9"})
 	require.NoError(t, err)
 	var out SendRequestOutput
 	require.NoError(t, val.Get(&out))
@@ -135,7 +135,7 @@ func TestSendRequest_CallbackURL(t *testing.T) {
 	require.Equal(t, strings.Replace(want, token, "***", 1), out.Sent.Headers["X-Callback"], "the token is masked")
 
 	// without a receiver, nothing is sent
-	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrNoCallbackReceiver, false)
 	require.Contains(t, app.Message(), "this worker serves no callback receiver")
 }

@@ -12,7 +12,7 @@ import (
 // defaults applied), the document, its format and the message id, which
 // stays the same across retries so receivers can drop duplicates.
 type NotifyInput struct {
-	Request   httpnode.Request    `json:"request"`
+	Request   httpnode.Ready      `json:"request"`
 	Format    string              `json:"format"`
 	Document  httpnode.TaskFinish `json:"document"`
 	MessageID string              `json:"messageId"`
@@ -33,7 +33,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, 
 	if err != nil {
 		return NotifyOutput{}, nonRetryable(httpnode.ErrInvalidRequest, "notify.format: %v", err)
 	}
-	r := in.Request
+	r := in.Request.Request()
 	r.Method, r.BodyType = "POST", httpnode.BodyRaw
 	r.Body, _ = json.Marshal(string(doc))
 	r.Headers = withHeader(r.Headers, "Content-Type", contentType)
@@ -49,7 +49,7 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, 
 
 // CancelJobInput is the node's cancel request, rendered with its task id.
 type CancelJobInput struct {
-	Request httpnode.Request `json:"request"`
+	Request httpnode.Ready `json:"request"`
 }
 
 // CancelJob calls the node's cancel request once, when the node is
@@ -57,13 +57,14 @@ type CancelJobInput struct {
 // by the request's success rule.
 func (a *Activities) CancelJob(ctx context.Context, in CancelJobInput) (SendRequestOutput, error) {
 	defer heartbeatWhile(ctx)()
-	ex, err := a.exchange(ctx, "cancel", in.Request, sendOptions{})
+	r := in.Request.Request()
+	ex, err := a.exchange(ctx, "cancel", r, sendOptions{})
 	if err != nil {
 		return SendRequestOutput{}, err
 	}
 	logExchange(ctx, "cancel sent", ex)
 	out := SendRequestOutput{Sent: ex.Sent, Response: ex.Response}
-	return out, checkStatus("cancel", in.Request, ex, out)
+	return out, checkStatus("cancel", r, ex, out)
 }
 
 // withHeader returns a copy of h with k set to v unless h sets k already.

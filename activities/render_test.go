@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/outbound"
 )
 
 func TestLoadParams(t *testing.T) {
@@ -41,7 +42,7 @@ func TestMasker_CoversEncodedForms(t *testing.T) {
 }
 
 func TestRenderNode_FailsWithInvalidParameter(t *testing.T) {
-	a := New(nil, ClientConfig{})
+	a := New(nil, outbound.Config{})
 	a.Params = map[string]string{"region": "eu"}
 	out, err := a.RenderNode(context.Background(), RenderInput{
 		Node:          httpnode.Node{Request: httpnode.Request{URL: "https://x.example/${region}/${yyyyMMdd-1d}"}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/internal/secrets"
 )
 
@@ -52,10 +53,10 @@ func TestSendRequest_WorkerKeysAreRefusedInEveryField(t *testing.T) {
 	}
 	n := envSecrets(env)
 	n.Keys = secrets.WorkerKeys{"CODEC_KEY_1": "payload encryption key"}
-	a := New(n, ClientConfig{Policy: egress.Loopback()})
+	a := New(n, outbound.Config{Policy: egress.Loopback()})
 	for field, r := range everyField(target.URL, "${secret.CODEC_KEY_1}") {
 		t.Run(field, func(t *testing.T) {
-			out, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+			out, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 			app := requireAppError(t, err, httpnode.ErrInvalidNode, false)
 			require.Contains(t, app.Message(), "request.")
 			require.Contains(t, app.Message(), "secret CODEC_KEY_1 is the worker's payload encryption key")
@@ -82,18 +83,18 @@ func TestSendRequest_SecretsGoOnlyWhereBound(t *testing.T) {
 	a := newSentinel(t, "127.0.0.1:0", record)
 	b := newSentinel(t, "127.0.0.2:0", record)
 	env := map[string]string{"HTTPNODE_SECRET_TOKEN": "tok-123456", "HTTPNODE_SECRET_TOKEN_HOSTS": "http://127.0.0.1:*"}
-	acts := New(envSecrets(env), ClientConfig{Policy: &egress.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+	acts := New(envSecrets(env), outbound.Config{Policy: &egress.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
 	headers := map[string]string{"X-Custom-Auth": "t=${secret.TOKEN}", "X-Trace": "keep"}
 
 	r := request("GET", a.URL+"/final")
 	r.Headers = headers
-	_, err := acts.SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := acts.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.Equal(t, "t=tok-123456", got.Get("X-Custom-Auth"), "bound: sent")
 
 	r = request("GET", b.URL+"/final")
 	r.Headers = headers
-	_, err = acts.SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = acts.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrSecretNotBound, false)
 	require.Contains(t, app.Message(), "request.headers.X-Custom-Auth: secret TOKEN is not bound to http://127.0.0.2:")
 	require.Contains(t, app.Message(), "add http://127.0.0.2:")
@@ -107,7 +108,7 @@ func TestSendRequest_SecretsGoOnlyWhereBound(t *testing.T) {
 			got = nil
 			r := request("GET", a.URL+"/start?to="+tc.to)
 			r.FollowRedirects, r.Headers = true, headers
-			_, err := acts.SendRequest(context.Background(), SendRequestInput{Request: r})
+			_, err := acts.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 			require.NoError(t, err)
 			require.Equal(t, "keep", got.Get("X-Trace"))
 			require.Equal(t, tc.kept, got.Get("X-Custom-Auth") != "")
@@ -122,7 +123,7 @@ func TestSendRequest_SigningSecretsAreBound(t *testing.T) {
 	p := &egress.Policy{AllowCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 	r := request("POST", target.URL+"/hook")
 	r.Sign = &httpnode.Sign{Secrets: []string{"${secret.HOOK}"}}
-	_, err := New(testSecrets(), ClientConfig{Policy: p}).SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := New(testSecrets(), outbound.Config{Policy: p}).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrSecretNotBound, false)
 	require.Contains(t, app.Message(), "request.sign.secrets[0]: secret HOOK is not bound to http://127.0.0.2:")
 	require.Zero(t, target.conns.Load())
@@ -141,18 +142,18 @@ func TestSendRequest_ShortSecretsAndMasking(t *testing.T) {
 		"HTTPNODE_SECRET_ONE": "p", "HTTPNODE_SECRET_ONE_HOSTS": loopback,
 		"HTTPNODE_SECRET_EIGHT": "password", "HTTPNODE_SECRET_EIGHT_HOSTS": loopback,
 	}
-	a := New(envSecrets(env), ClientConfig{Policy: egress.Loopback()})
+	a := New(envSecrets(env), outbound.Config{Policy: egress.Loopback()})
 
 	r := request("GET", srv.URL)
 	r.Auth = &httpnode.Auth{Type: "basic", Username: "svc", Password: "${secret.ONE}"}
-	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrInvalidSecret, false)
 	require.Contains(t, app.Message(), "request.auth.password: secret ONE is 1 characters long; secrets shorter than 8 cannot be masked")
 	require.Empty(t, got.method, "nothing was sent")
 
 	r = request("GET", echo.URL)
 	r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.EIGHT}"}
-	out, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.JSONEq(t, `{"you sent": "***", "note": "pass the *** please"}`, out.Response.Body)
 	require.Equal(t, "application/json", out.Response.Headers["Content-Type"], "ordinary text is not masked")
@@ -174,7 +175,7 @@ func TestSendRequest_ChecksEverySecretOfTheNodeFirst(t *testing.T) {
 		{Field: "notify.headers.X-Hook", Name: "TOKEN", URL: "https://hooks.example.com/done"},
 		{Field: "cancel.auth.token", Name: "MISSING", URL: srv.URL + "/jobs/x"},
 	}, uses)
-	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: rd.Request, Secrets: uses})
+	_, err := newActivities().SendRequest(context.Background(), SendRequestInput{Request: ready(rd.Request), Secrets: uses})
 	app := requireAppError(t, err, httpnode.ErrSecretNotBound, false)
 	require.Contains(t, app.Message(), "notify.headers.X-Hook: secret TOKEN is not bound to https://hooks.example.com:443")
 	require.Contains(t, app.Message(), "cancel.auth.token: secret MISSING is not set")

@@ -22,6 +22,7 @@ import (
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/outbound"
 )
 
 func pemOf(typ string, der []byte) []byte {
@@ -37,7 +38,7 @@ func writeFile(t *testing.T, dir, name string, content []byte) {
 // tlsDirActivities are activities whose worker offers the files of dir as
 // its --tls-dir.
 func tlsDirActivities(dir string) *Activities {
-	return New(testSecrets(), ClientConfig{Policy: egress.Loopback(), TLSDir: dir})
+	return New(testSecrets(), outbound.Config{Policy: egress.Loopback(), TLSDir: dir})
 }
 
 func tlsServer(t *testing.T) *httptest.Server {
@@ -77,7 +78,7 @@ func TestSendRequest_TLSFilesUnderTheTLSDir(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := request("GET", srv.URL)
 			r.TLS = tc.tls
-			out, err := tlsDirActivities(tc.dir).SendRequest(context.Background(), SendRequestInput{Request: r})
+			out, err := tlsDirActivities(tc.dir).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 			if tc.errType == "" {
 				require.NoError(t, err)
 				require.Equal(t, 200, out.Response.StatusCode)
@@ -147,11 +148,11 @@ func TestSendRequest_ClientCertificateFromFiles(t *testing.T) {
 
 	r := request("GET", srv.URL)
 	r.TLS = &httpnode.TLS{CAFile: "ca.pem"}
-	_, err := tlsDirActivities(dir).SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := tlsDirActivities(dir).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.Error(t, err, "without a client certificate the handshake fails")
 
 	r.TLS = &httpnode.TLS{CAFile: "ca.pem", CertFile: "client.pem", KeyFile: "client-key.pem"}
-	out, err := tlsDirActivities(dir).SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err := tlsDirActivities(dir).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.Equal(t, "node", out.Response.Body)
 }
@@ -177,23 +178,23 @@ func TestSendRequest_TLSFromSecrets(t *testing.T) {
 	for _, name := range []string{"SERVER_CA", "CLIENT_CERT", "CLIENT_KEY", "NOT_PEM"} {
 		env["HTTPNODE_SECRET_"+name+"_HOSTS"] = "https://127.0.0.1:*"
 	}
-	a := New(envSecrets(env), ClientConfig{Policy: egress.Loopback()})
+	a := New(envSecrets(env), outbound.Config{Policy: egress.Loopback()})
 	r := request("GET", srv.URL)
 	r.TLS = &httpnode.TLS{CA: "${secret.SERVER_CA}", Cert: "${secret.CLIENT_CERT}", Key: "${secret.CLIENT_KEY}"}
-	out, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.Equal(t, "node", out.Response.Body)
 	require.Equal(t, 1, hits)
 
 	r.TLS = &httpnode.TLS{CA: "${secret.NOT_PEM}"}
-	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrInvalidRequest, false)
 	require.Contains(t, app.Message(), "request.tls.ca: holds no PEM certificate")
 
 	// the same node to localhost: the secrets are bound to 127.0.0.1 only
 	r = request("GET", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
 	r.TLS = &httpnode.TLS{CA: "${secret.SERVER_CA}", Cert: "${secret.CLIENT_CERT}", Key: "${secret.CLIENT_KEY}"}
-	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err = a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app = requireAppError(t, err, httpnode.ErrSecretNotBound, false)
 	require.Contains(t, app.Message(), "request.tls.cert: secret CLIENT_CERT is not bound to https://localhost:")
 	require.Contains(t, app.Message(), "request.tls.key: secret CLIENT_KEY is not bound")
@@ -220,11 +221,11 @@ func TestSendRequest_RedirectRefusedWithBoundClientCertificate(t *testing.T) {
 		"HTTPNODE_SECRET_CLIENT_CERT": string(ca.certPEM), "HTTPNODE_SECRET_CLIENT_CERT_HOSTS": "https://127.0.0.1:*",
 		"HTTPNODE_SECRET_CLIENT_KEY": string(ca.keyPEM), "HTTPNODE_SECRET_CLIENT_KEY_HOSTS": "https://127.0.0.1:*",
 	}
-	a := New(envSecrets(env), ClientConfig{Policy: egress.Loopback()})
+	a := New(envSecrets(env), outbound.Config{Policy: egress.Loopback()})
 	r := request("GET", redirector.URL)
 	r.FollowRedirects = true
 	r.TLS = &httpnode.TLS{InsecureSkipVerify: true, Cert: "${secret.CLIENT_CERT}", Key: "${secret.CLIENT_KEY}"}
-	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+	_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	app := requireAppError(t, err, httpnode.ErrSecretNotBound, false)
 	require.Contains(t, app.Message(), "leaves the hosts the client certificate's secret is bound to")
 	require.Zero(t, other)
@@ -242,7 +243,7 @@ func TestSendRequest_Proxy(t *testing.T) {
 	r.Proxy = proxy.URL
 	p := egress.Loopback() // the proxy listens on loopback
 	p.AllowHosts = []string{"job-service.invalid"}
-	out, err := New(testSecrets(), ClientConfig{Policy: p}).SendRequest(context.Background(), SendRequestInput{Request: r})
+	out, err := New(testSecrets(), outbound.Config{Policy: p}).SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 	require.NoError(t, err)
 	require.Equal(t, "http://job-service.invalid/jobs", proxied)
 	require.JSONEq(t, `{"via": "proxy"}`, out.Response.Body)
@@ -257,13 +258,13 @@ func TestSendRequest_NodeProxyGetsNoSecrets(t *testing.T) {
 	env := map[string]string{"HTTPNODE_SECRET_TOKEN": "tok-123456", "HTTPNODE_SECRET_TOKEN_HOSTS": "http://job-service.invalid,https://job-service.invalid"}
 	p := egress.Loopback()
 	p.AllowHosts = []string{"job-service.invalid"}
-	a := New(envSecrets(env), ClientConfig{Policy: p})
+	a := New(envSecrets(env), outbound.Config{Policy: p})
 	for _, url := range []string{"http://job-service.invalid/jobs", "https://job-service.invalid/jobs"} {
 		r := request("GET", url)
 		r.Proxy = proxy.URL
 		r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.TOKEN}"}
 		r.TLS = &httpnode.TLS{InsecureSkipVerify: true}
-		_, err := a.SendRequest(context.Background(), SendRequestInput{Request: r})
+		_, err := a.SendRequest(context.Background(), SendRequestInput{Request: ready(r)})
 		app := requireAppError(t, err, httpnode.ErrSecretNotBound, false)
 		require.Contains(t, app.Message(), "request.proxy: the node's proxy could read the secrets of this request")
 	}
@@ -271,7 +272,7 @@ func TestSendRequest_NodeProxyGetsNoSecrets(t *testing.T) {
 }
 
 func TestClientFactory_ReusesTransports(t *testing.T) {
-	f := NewClientFactory(ClientConfig{})
+	f := NewClientFactory(outbound.Config{})
 	c1, err := f.Client(httpnode.Request{}, tlsMaterial{}, carried{})
 	require.NoError(t, err)
 	c2, err := f.Client(httpnode.Request{TLS: &httpnode.TLS{}, FollowRedirects: true}, tlsMaterial{}, carried{})

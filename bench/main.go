@@ -125,7 +125,7 @@ func runWorker(ctx context.Context, o options) error {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			fmt.Fprintf(os.Stderr, "  worker %s: heap in use %d MB, stacks %d MB, goroutines %d\n", o.taskQueue, ms.HeapInuse>>20, ms.StackInuse>>20, runtime.NumGoroutine())
-			fmt.Printf("stats %d %d %d\n", rssKB(os.Getpid()), ms.HeapInuse, ms.StackInuse) // read by the parent
+			fmt.Printf("stats %d %d %d %d\n", rssKB(os.Getpid()), ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine()) // read by the parent
 			if f, err := os.Create(fmt.Sprintf("/tmp/bench-heap-%s.pprof", o.taskQueue)); err == nil {
 				_ = pprof.WriteHeapProfile(f)
 				_ = f.Close()
@@ -177,8 +177,9 @@ func startWorker(o options, bin, taskQueue string) (*child, error) {
 }
 
 // workerStats is what a worker uses after a GC: RSS in KB, heap and
-// goroutine stacks in use in bytes.
-type workerStats struct{ rss, heap, stack int64 }
+// goroutine stacks in use in bytes, and its goroutines (a waiting
+// workflow in the cache has one).
+type workerStats struct{ rss, heap, stack, goroutines int64 }
 
 // stats asks the worker to collect garbage and report what it uses.
 func (c *child) stats() workerStats {
@@ -189,7 +190,7 @@ func (c *child) stats() workerStats {
 		if err != nil {
 			return s
 		}
-		if _, err := fmt.Sscanf(line, "stats %d %d %d", &s.rss, &s.heap, &s.stack); err == nil {
+		if _, err := fmt.Sscanf(line, "stats %d %d %d %d", &s.rss, &s.heap, &s.stack, &s.goroutines); err == nil {
 			return s
 		}
 	}

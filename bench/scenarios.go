@@ -24,12 +24,13 @@ import (
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
 	"github.com/httpnode/httpnode/internal/jobservice"
+	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/workflows"
 )
 
 // loopbackOnly is the measured worker's egress: the bench's endpoints are on
 // loopback.
-var loopbackOnly = activities.ClientConfig{Policy: egress.Loopback()}
+var loopbackOnly = outbound.Config{Policy: egress.Loopback()}
 
 // The bare baseline: one workflow, one activity doing the same GET with a
 // plain http.Client, the same activity timeout and retry bound.
@@ -207,7 +208,11 @@ func requestCost(ctx context.Context, _ client.Client, _ options, t *table) erro
 		return err
 	}
 	a := activities.New(nil, loopbackOnly)
-	in := activities.SendRequestInput{Request: httpnode.Node{Request: httpnode.Request{Method: "POST", URL: url + "/jobs"}}.WithDefaults().Request, IdempotencyKey: "k"}
+	req, err := httpnode.Rendered{Request: httpnode.Node{Request: httpnode.Request{Method: "POST", URL: url + "/jobs"}}.WithDefaults().Request}.ForAttempt(1).Main()
+	if err != nil {
+		return err
+	}
+	in := activities.SendRequestInput{Request: req, IdempotencyKey: "k"}
 	node := testing.Benchmark(func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -274,12 +279,14 @@ func waitingNodes(ctx context.Context, c client.Client, jobs *jobservice.Service
 
 func memory(ctx context.Context, c client.Client, o options, t *table) error {
 	for i, n := range o.memory {
-		jobs := jobservice.New()
-		url, err := serve(ctx, jobs.Handler())
-		if err != nil {
-			return err
+		waiting := func(tq string) error {
+			jobs := jobservice.New() // one per worker: waitingNodes counts its submissions
+			url, err := serve(ctx, jobs.Handler())
+			if err != nil {
+				return err
+			}
+			return waitingNodes(ctx, c, jobs, url, tq, n, "10m")
 		}
-		waiting := func(tq string) error { return waitingNodes(ctx, c, jobs, url, tq, n, "10m") }
 		// with --compare, the other build's nodes first and this one's
 		// after, or the other way round, by n: side by side in one run
 		kinds := []struct{ name, bin string }{{"", ""}}
@@ -332,8 +339,15 @@ func usePerWorkflow(ctx context.Context, o options, bin, tq string, n int, start
 	if err := start(tq); err != nil {
 		return use{}, err
 	}
-	time.Sleep(2 * time.Second)
+	// measured once every workflow waits in the worker's cache (each has a
+	// goroutine), not when the last start returned
 	busy := wk.stats()
+	for deadline := time.Now().Add(time.Minute); busy.goroutines-idle.goroutines < int64(n) && time.Now().Before(deadline); busy = wk.stats() {
+		time.Sleep(500 * time.Millisecond)
+	}
+	if got := busy.goroutines - idle.goroutines; got < int64(n) {
+		return use{}, fmt.Errorf("%s: %d of %d workflows waiting in the worker after a minute", tq, got, n)
+	}
 	fmt.Fprintf(os.Stderr, "  %s: %d MB with %d workflows (idle %d MB)\n", tq, busy.rss/1024, n, idle.rss/1024)
 	per := func(b, i int64) float64 { return float64(b-i) / float64(n) }
 	return use{rss: per(busy.rss, idle.rss), heap: per(busy.heap, idle.heap) / 1024, stack: per(busy.stack, idle.stack) / 1024}, nil

@@ -50,6 +50,29 @@ func FitBudget(v any, budget int, rs ...*Response) (cut bool) {
 	return cut
 }
 
+// FitResponse is FitBudget for a response alone. It first bounds r's
+// encoding from above without encoding it (a byte is at most 6 as JSON, as
+// \u00XX), so that the common response, far under the budget, costs no
+// encoding at all.
+func FitResponse(r *Response, budget int) bool {
+	n := 512 + 6*(len(r.Body)+len(r.Status))
+	//workflowcheck:ignore a sum: the order does not change it
+	for k, v := range r.Headers {
+		n += 6*(len(k)+len(v)) + 8
+	}
+	//workflowcheck:ignore a sum: the order does not change it
+	for k, vs := range r.HeaderLists {
+		n += 6 * len(k)
+		for _, v := range vs {
+			n += 6*len(v) + 8
+		}
+	}
+	if n <= budget {
+		return false
+	}
+	return FitBudget(r, budget, r)
+}
+
 // roomiest is the response of rs whose body takes the most room.
 func roomiest(rs []*Response) *Response {
 	var best *Response

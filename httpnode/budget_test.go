@@ -72,3 +72,15 @@ func TestClipStatus(t *testing.T) {
 	require.LessOrEqual(t, len(long), MaxStatusBytes+len("…"))
 	require.True(t, strings.HasSuffix(long, "…"))
 }
+
+// A response far under the budget is left alone without being encoded; one
+// over it is cut like FitBudget cuts.
+func TestFitResponse(t *testing.T) {
+	small := Response{StatusCode: 200, Body: strings.Repeat(`"`, 100<<10), Headers: map[string]string{"A": "b"}}
+	require.False(t, FitResponse(&small, ResponseBudget))
+	require.Len(t, small.Body, 100<<10)
+	large := Response{StatusCode: 200, Body: strings.Repeat(`"`, 1<<20)}
+	require.True(t, FitResponse(&large, ResponseBudget))
+	require.LessOrEqual(t, encodedLen(large), ResponseBudget)
+	require.Equal(t, CutByBudget, large.TruncatedBy)
+}

@@ -20,11 +20,20 @@ var Builtins = []string{"nodeName", "workflowId", "runId", "attempt", "taskId", 
 // modes: the worker fills it in at send time (it carries a token).
 const CallbackURLRef = "${callbackUrl}"
 
-var (
-	refPattern        = regexp.MustCompile(`\$\{([^}]*)\}`)
-	identPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	secretNamePattern = identPattern
-)
+var refPattern = regexp.MustCompile(`\$\{([^}]*)\}`)
+
+// isIdent reports whether s is letters, digits and _, not starting with a
+// digit (parameter and secret names; a secret's name is safe as a file
+// name). It runs for every reference of every request: no regexp.
+func isIdent(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 type refKind int
 
@@ -55,7 +64,7 @@ func parseRef(s string) (ref, error) {
 	if m, isMacro, err := parseMacro(s); isMacro {
 		return ref{kind: refMacro, name: s, macro: m}, err
 	}
-	if identPattern.MatchString(s) {
+	if isIdent(s) {
 		return ref{kind: refParam, name: s}, nil
 	}
 	return ref{}, fmt.Errorf("${%s} is not a reference (use ${name}, ${secret.NAME} or a time macro such as ${yyyyMMdd-1d})", s)
@@ -63,7 +72,7 @@ func parseRef(s string) (ref, error) {
 
 // ValidSecretName reports whether name can be a secret's name: letters,
 // digits and _, not starting with a digit (so it is safe as a file name).
-func ValidSecretName(name string) bool { return secretNamePattern.MatchString(name) }
+func ValidSecretName(name string) bool { return isIdent(name) }
 
 // CheckParamName returns an error unless name can be a parameter's name:
 // letters, digits and _, neither a built-in nor a time macro.

@@ -25,7 +25,7 @@ func CheckSecretName(name string) error {
 	switch {
 	case looksLikeSecretValue(name):
 		return errors.New("this looks like a secret value, not a secret's name (it is not shown): give the name, such as API_TOKEN, and set the value on the worker")
-	case !secretNamePattern.MatchString(name):
+	case !isIdent(name):
 		if len(name) > 32 {
 			return errors.New("this is not a secret name (use letters, digits and _, as in API_TOKEN)")
 		}

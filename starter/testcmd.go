@@ -114,7 +114,13 @@ func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendere
 	}
 	t0 = time.Now()
 	rep := TestReport{RequestTime: t0.UTC()}
-	out, err := a.SendRequest(httptrace.WithClientTrace(ctx, trace), activities.SendRequestInput{Request: rd.Request, Secrets: rd.SecretUses()})
+	req, err := rd.ForAttempt(1).Main()
+	var out activities.SendRequestOutput
+	if err != nil {
+		err = temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil) // as the worker says it
+	} else {
+		out, err = a.SendRequest(httptrace.WithClientTrace(ctx, trace), activities.SendRequestInput{Request: req, Secrets: rd.SecretUses()})
+	}
 	mu.Lock()
 	tm.TotalMs = *ms(t0)
 	rep.Timing = tm

@@ -22,9 +22,9 @@ const NotifyTries = 5
 // was cancelled or timed out, sends the completion notification, builds the
 // result and decides, by onFailure, whether the workflow completes with it
 // or fails carrying it. A cancelled node ends as cancelled, the result in
-// the cancellation's details.
-func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) error {
-	r.done = true
+// the cancellation's details. The run is over: r.res and r.err are set.
+func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.Error) {
+	r.done, r.over = true, true
 	if r.stopTimer != nil {
 		r.stopTimer()
 	}
@@ -60,11 +60,10 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
 	switch {
 	case status == httpnode.StatusCancelled:
-		return temporal.NewCanceledError(*res)
-	case failure == nil || r.node.OnFailure == httpnode.OnFailureContinue:
-		return nil
+		r.err = temporal.NewCanceledError(*res)
+	case failure != nil && r.node.OnFailure != httpnode.OnFailureContinue:
+		r.err = temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, *res)
 	}
-	return temporal.NewNonRetryableApplicationError(failure.Message, failure.Type, nil, *res)
 }
 
 // cancelJob calls the node's cancel request once, when the main request of
@@ -74,22 +73,20 @@ func (r *nodeRun) cancelJob(ctx workflow.Context) *httpnode.CallOutcome {
 	if r.st.Rendered == nil || r.st.Rendered.Cancel == nil {
 		return nil
 	}
-	c := *r.st.Rendered.Cancel
 	switch {
 	case cur.Response == nil:
 		return skipped("the main request was not answered, so there is no job to cancel")
-	case cur.TaskID == "" && c.Mentions(httpnode.TaskIDRef):
+	case cur.TaskID == "" && r.st.Rendered.Cancel.Mentions(httpnode.TaskIDRef):
 		return skipped("the cancel request needs ${taskId}, and the main response had none")
 	}
-	vars := r.attemptVars()
-	vars.Builtins["taskId"] = cur.TaskID
-	req, err := httpnode.RenderRequest("cancel", c, vars)
+	req, err := r.attempt().Cancel(cur.TaskID)
 	if err != nil {
-		return failed(temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil))
+		return failed(invalidParameter(err))
 	}
-	actx := workflow.WithActivityOptions(ctx, activityOptions(req, "cancel the job: "+req.Method+" "+httpnode.RedactURL(req.URL), 1))
+	sent := req.Request()
+	actx := workflow.WithActivityOptions(ctx, activityOptions(sent, "cancel the job: "+sent.Method+" "+httpnode.RedactURL(sent.URL), 1))
 	var out activities.SendRequestOutput
-	if err := workflow.ExecuteActivity(actx, a.CancelJob, activities.CancelJobInput{Request: req}).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(actx, a.CancelJob, activities.CancelJobInput{Request: *req}).Get(ctx, &out); err != nil {
 		workflow.GetLogger(ctx).Warn("cancel request failed", "error", err)
 		return failed(err)
 	}
@@ -103,17 +100,15 @@ func (r *nodeRun) notify(ctx workflow.Context, res httpnode.Result) *httpnode.Ca
 	if r.st.Rendered == nil || r.st.Rendered.Notify == nil {
 		return skipped("the node ended before its notify request was rendered")
 	}
-	vars := r.attemptVars()
-	vars.Builtins["taskId"] = res.TaskID
-	req, err := httpnode.RenderRequest("notify", *r.st.Rendered.Notify, vars)
+	req, err := r.attempt().Notify(res.TaskID)
 	if err != nil {
-		return failed(temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil))
+		return failed(invalidParameter(err))
 	}
-	ao := activityOptions(req, "notify: POST "+httpnode.RedactURL(req.URL), NotifyTries)
+	ao := activityOptions(req.Request(), "notify: POST "+httpnode.RedactURL(req.Request().URL), NotifyTries)
 	var out activities.NotifyOutput
 	sum := sha256.Sum256([]byte(r.st.KeySeed + "/notify"))
 	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), a.Notify, activities.NotifyInput{
-		Request: req, Format: nt.Format, Document: r.taskFinish(ctx, res), MessageID: "msg_" + hex.EncodeToString(sum[:12]),
+		Request: *req, Format: nt.Format, Document: r.taskFinish(ctx, res), MessageID: "msg_" + hex.EncodeToString(sum[:12]),
 	}).Get(ctx, &out)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("notification failed", "error", err)

@@ -72,7 +72,7 @@ func mainResponse(env *testsuite.TestWorkflowEnvironment, body string) *[]activi
 		func(_ context.Context, in activities.SendRequestInput) (activities.SendRequestOutput, error) {
 			calls = append(calls, in)
 			return activities.SendRequestOutput{
-				Sent:     httpnode.SentRequest{Method: in.Request.Method, URL: in.Request.URL},
+				Sent:     httpnode.SentRequest{Method: in.Request.Request().Method, URL: in.Request.Request().URL},
 				Response: httpnode.Response{StatusCode: 200, Body: body},
 			}, nil
 		})
@@ -155,7 +155,7 @@ func TestHTTPNode_PollsUntilSuccess(t *testing.T) {
 	require.Equal(t, 200, res.Response.StatusCode)
 	require.Len(t, *sent, 1)
 	require.Len(t, *polls, 4)
-	require.Equal(t, "http://jobs.test/status/job%207", (*polls)[0].in.Request.URL)
+	require.Equal(t, "http://jobs.test/status/job%207", (*polls)[0].in.Request.Request().URL)
 	for i, p := range *polls {
 		require.WithinDuration(t, res.StartTime.Add(time.Duration(i+1)*10*time.Second), p.at, 0, "poll %d runs on the 10s timer", i+1)
 	}
@@ -213,8 +213,8 @@ func TestHTTPNode_CustomTaskIDFieldAndPlaceholder(t *testing.T) {
 	env.ExecuteWorkflow(HTTPNodeName, patch(t, jobNode, `{"callback": {"url": "http://jobs.test/jobs/${taskId}/state?x=1", "taskIdField": "data.job.id", "success": ["DONE"], "query": {"id": "${taskId}"}}}`))
 	res := result(t, env)
 	require.Equal(t, "42", res.TaskID)
-	require.Equal(t, "http://jobs.test/jobs/42/state?x=1", (*polls)[0].in.Request.URL)
-	require.Equal(t, map[string]string{"id": "42"}, (*polls)[0].in.Request.Query)
+	require.Equal(t, "http://jobs.test/jobs/42/state?x=1", (*polls)[0].in.Request.Request().URL)
+	require.Equal(t, map[string]string{"id": "42"}, (*polls)[0].in.Request.Request().Query)
 }
 
 func TestHTTPNode_PollDeadline(t *testing.T) {
@@ -550,7 +550,7 @@ func TestHTTPNode_ActivityMode(t *testing.T) {
 		require.Equal(t, httpnode.StatusSucceeded, res.Status)
 		require.Equal(t, 42, res.Polls)
 		require.NotNil(t, res.CallbackResponse)
-		require.Equal(t, "http://jobs.test/status/t1", got.Check.Request.URL)
+		require.Equal(t, "http://jobs.test/status/t1", got.Check.Request.Request().URL)
 		require.Equal(t, res.StartTime.Add(httpnode.DefaultPollDeadline), got.Deadline)
 	})
 	t.Run("budget error keeps the state", func(t *testing.T) {

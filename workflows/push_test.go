@@ -27,8 +27,8 @@ const pushNode = `{
 // push sends a callback update (its update id is the delivery id and a
 // counter) and returns how the node answered: the refusal's type, whether
 // the validator refused or the handler failed, or "" and the ack.
-func push(env *testsuite.TestWorkflowEnvironment, key, id, body string) (reject *string, ack *CallbackAck) {
-	reject, ack = new(string), new(CallbackAck)
+func push(env *testsuite.TestWorkflowEnvironment, key, id, body string) (reject *string, ack *httpnode.CallbackAck) {
+	reject, ack = new(string), new(httpnode.CallbackAck)
 	refused := func(err error) {
 		var app *temporal.ApplicationError
 		if errors.As(err, &app) {
@@ -38,15 +38,15 @@ func push(env *testsuite.TestWorkflowEnvironment, key, id, body string) (reject 
 		}
 	}
 	updates++
-	env.UpdateWorkflow(CallbackUpdate, fmt.Sprint(id, "-", updates), &testsuite.TestUpdateCallback{
+	env.UpdateWorkflow(httpnode.CallbackUpdate, fmt.Sprint(id, "-", updates), &testsuite.TestUpdateCallback{
 		OnReject: refused,
 		OnComplete: func(v any, err error) {
 			refused(err)
-			if a, ok := v.(CallbackAck); ok {
+			if a, ok := v.(httpnode.CallbackAck); ok {
 				*ack = a
 			}
 		},
-	}, CallbackDelivery{AttemptKey: key, DeliveryID: id, ContentType: "application/json", Body: body})
+	}, httpnode.CallbackDelivery{AttemptKey: key, DeliveryID: id, ContentType: "application/json", Body: body})
 	return reject, ack
 }
 
@@ -57,7 +57,7 @@ func TestHTTPNode_PushedStatusesAndRefusals(t *testing.T) {
 	sent := mainResponse(env, `{"taskId": "t1"}`)
 	type answer struct {
 		reject *string
-		ack    *CallbackAck
+		ack    *httpnode.CallbackAck
 	}
 	answers := map[string]answer{}
 	at := func(d time.Duration, name, key, id, body string) {
@@ -88,15 +88,15 @@ func TestHTTPNode_PushedStatusesAndRefusals(t *testing.T) {
 	require.Zero(t, res.Polls)
 	require.Equal(t, "t1", res.TaskID)
 	require.Equal(t, time.Hour, res.EndTime.Sub(res.StartTime), "the node ended with the final push")
-	require.Equal(t, &CallbackAck{Status: "PROCESSING"}, answers["progress"].ack)
+	require.Equal(t, &httpnode.CallbackAck{Status: "PROCESSING"}, answers["progress"].ack)
 	require.Equal(t, 1, progress.Pushes)
 	require.Equal(t, "PROCESSING", progress.LastStatus)
 	require.Nil(t, progress.NextPollTime, "no poll in push mode")
 	require.Equal(t, res.StartTime.Add(2*time.Hour), *progress.PushDeadline, "the wait ends at the deadline")
-	require.Equal(t, RejectDuplicate, *answers["replay"].reject)
-	require.Equal(t, RejectStale, *answers["stale"].reject)
-	require.Equal(t, RejectUnreadable, *answers["unreadable"].reject)
-	require.Equal(t, &CallbackAck{Status: "SUCCESS", Final: true}, answers["final"].ack)
+	require.Equal(t, httpnode.RejectDuplicate, *answers["replay"].reject)
+	require.Equal(t, httpnode.RejectStale, *answers["stale"].reject)
+	require.Equal(t, httpnode.RejectUnreadable, *answers["unreadable"].reject)
+	require.Equal(t, &httpnode.CallbackAck{Status: "SUCCESS", Final: true}, answers["final"].ack)
 	require.Empty(t, *answers["final"].reject)
 }
 
@@ -118,8 +118,8 @@ func TestHTTPNode_FirstFinalPushWins(t *testing.T) {
 	_, res := failure(t, env, httpnode.ErrCallbackStatus)
 	require.Equal(t, "FAILED", res.CallbackStatus)
 	require.Equal(t, 1, res.Pushes)
-	require.Equal(t, RejectDuplicate, *same)
-	require.Equal(t, RejectConflict, *other)
+	require.Equal(t, httpnode.RejectDuplicate, *same)
+	require.Equal(t, httpnode.RejectConflict, *other)
 }
 
 func TestHTTPNode_PushDeadline(t *testing.T) {
@@ -152,7 +152,7 @@ func TestHTTPNode_PushPollPollsAsASafetyNet(t *testing.T) {
 	res := result(t, env)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
 	require.Equal(t, 2, res.Polls)
-	require.Equal(t, "http://jobs.test/status/t1", (*polls)[0].in.Request.URL)
+	require.Equal(t, "http://jobs.test/status/t1", (*polls)[0].in.Request.Request().URL)
 	require.Equal(t, 2*time.Minute, res.EndTime.Sub(res.StartTime), "two polls, a minute apart")
 }
 
@@ -181,10 +181,10 @@ func TestHTTPNode_LocationPolling(t *testing.T) {
 	require.Len(t, got, 2)
 	in := got[0]
 	require.True(t, in.Location)
-	require.Equal(t, "https://api.test/ops/9?x=1", in.Request.URL)
-	require.Equal(t, "GET", in.Request.Method)
-	require.Equal(t, &httpnode.Auth{Type: "bearer", Token: "${secret.T}"}, in.Request.Auth)
-	require.Equal(t, []string{"200", "202"}, in.Request.SuccessStatus)
+	require.Equal(t, "https://api.test/ops/9?x=1", in.Request.Request().URL)
+	require.Equal(t, "GET", in.Request.Request().Method)
+	require.Equal(t, &httpnode.Auth{Type: "bearer", Token: "${secret.T}"}, in.Request.Request().Auth)
+	require.Equal(t, []string{"200", "202"}, in.Request.Request().SuccessStatus)
 	require.Equal(t, 13*time.Second, res.EndTime.Sub(res.StartTime), "3s (Retry-After), then the 10s interval")
 }
 

@@ -12,6 +12,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/httpnode/httpnode/httpnode"
 )
 
 // Pattern is the receiver's route, for http.ServeMux.
@@ -49,7 +51,7 @@ func Verify(key []byte, workflowID, attemptKey, token string) bool {
 // query or fragment, as --callback-base-url needs.
 func CheckBase(base string) error {
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+	if err != nil || !httpnode.IsAbsoluteHTTP(u) || u.RawQuery != "" || u.Fragment != "" {
 		return errors.New("--callback-base-url: " + base + " is not an absolute http(s) URL without query (use e.g. https://hooks.example.com)")
 	}
 	return nil

@@ -87,7 +87,7 @@ func newCallback(req Request) (*callback, error) {
 		return nil, nil
 	}
 	u, err := url.Parse(req.CallbackURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || !httpnode.IsAbsoluteHTTP(u) {
 		return nil, fmt.Errorf("callbackUrl: not an absolute http or https URL (send e.g. http://127.0.0.1:9000/callback)")
 	}
 	return &callback{url: req.CallbackURL, format: format, progress: req.CallbackProgress}, nil

@@ -22,9 +22,9 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/callbackurl"
 	"github.com/httpnode/httpnode/internal/webhook"
-	"github.com/httpnode/httpnode/workflows"
 )
 
 // MaxBodyBytes is the largest callback body taken; it goes into history.
@@ -83,7 +83,7 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256(body)
 		id = "sha256:" + hex.EncodeToString(sum[:16])
 	}
-	d := workflows.CallbackDelivery{AttemptKey: key, DeliveryID: id, ContentType: r.Header.Get("Content-Type"), Body: string(body)}
+	d := httpnode.CallbackDelivery{AttemptKey: key, DeliveryID: id, ContentType: r.Header.Get("Content-Type"), Body: string(body)}
 	code, ans := rc.deliver(r.Context(), wf, d)
 	if rc.Logger != nil {
 		rc.Logger.Info("callback", "workflowId", wf, "deliveryId", id, "code", code, "result", ans.Result, "status", ans.Status)
@@ -92,7 +92,7 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // deliver hands d to the node and says how to answer the sender.
-func (rc *Receiver) deliver(ctx context.Context, workflowID string, d workflows.CallbackDelivery) (int, Answer) {
+func (rc *Receiver) deliver(ctx context.Context, workflowID string, d httpnode.CallbackDelivery) (int, Answer) {
 	timeout := rc.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -100,10 +100,10 @@ func (rc *Receiver) deliver(ctx context.Context, workflowID string, d workflows.
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	h, err := rc.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: workflows.CallbackUpdate, Args: []any{d},
+		WorkflowID: workflowID, UpdateName: httpnode.CallbackUpdate, Args: []any{d},
 		UpdateID: d.AttemptKey + "/" + d.DeliveryID, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
-	var ack workflows.CallbackAck
+	var ack httpnode.CallbackAck
 	if err == nil {
 		err = h.Get(ctx, &ack)
 	}
@@ -112,9 +112,9 @@ func (rc *Receiver) deliver(ctx context.Context, workflowID string, d workflows.
 	switch {
 	case err == nil:
 		return http.StatusOK, Answer{Result: "accepted", Status: ack.Status, Final: ack.Final}
-	case errors.As(err, &app) && app.Type() == workflows.RejectDuplicate:
+	case errors.As(err, &app) && app.Type() == httpnode.RejectDuplicate:
 		return http.StatusOK, Answer{Result: "duplicate", Error: app.Message()}
-	case errors.As(err, &app) && app.Type() == workflows.RejectUnreadable:
+	case errors.As(err, &app) && app.Type() == httpnode.RejectUnreadable:
 		return http.StatusUnprocessableEntity, Answer{Result: "rejected", Error: app.Message()}
 	case errors.As(err, &app) && strings.HasPrefix(app.Type(), "Callback"):
 		return http.StatusConflict, Answer{Result: "rejected", Error: app.Message()}

@@ -76,29 +76,33 @@ func (n *Nodes) Resolve(name string, dest *url.URL) (string, Binding, error) {
 	if len(v) < httpnode.MinSecretLength {
 		return fail(TooShort, "is %d characters long; secrets shorter than %d cannot be masked in results without hiding ordinary text too (use a longer one, or write a value that is not secret, such as a user name, as it is)", len(v), httpnode.MinSecretLength)
 	}
-	example := "api.example.com"
-	if dest != nil {
-		example = PatternFor(dest).String()
-	}
-	b, err := n.binding(name, example)
+	b, err := n.binding(name, dest)
 	if err != nil {
 		return "", nil, err
 	}
 	if dest != nil && !b.Allows(dest) {
-		return fail(NotBound, "is not bound to %s, so it is not sent there (if it may go there, add %s to %s)", origin(dest), example, n.Store.HostsVar(name))
+		return fail(NotBound, "is not bound to %s, so it is not sent there (if it may go there, add %s to %s)", origin(dest), example(dest), n.Store.HostsVar(name))
 	}
 	return v, b, nil
 }
 
+// example is the pattern a hint shows for binding to dest.
+func example(dest *url.URL) string {
+	if dest == nil {
+		return "api.example.com"
+	}
+	return PatternFor(dest).String()
+}
+
 // binding is the binding of the secret name: its own, else the default;
-// example is the pattern the hint of an unbound secret shows.
-func (n *Nodes) binding(name, example string) (Binding, error) {
+// the hint of an unbound secret shows how to bind it to dest.
+func (n *Nodes) binding(name string, dest *url.URL) (Binding, error) {
 	text, ok := n.Store.hosts(name)
 	if !ok {
 		if n.Default != nil {
 			return n.Default, nil
 		}
-		return nil, &Error{Name: name, Reason: Unbound, msg: "secret " + name + " is not bound to any host, so no node may send it: name the hosts it is for, e.g. set " + n.Store.whereHosts(name, example)}
+		return nil, &Error{Name: name, Reason: Unbound, msg: "secret " + name + " is not bound to any host, so no node may send it: name the hosts it is for, e.g. set " + n.Store.whereHosts(name, example(dest))}
 	}
 	if p, ok := n.parsed.Load(text); ok {
 		pb := p.(parsedBinding)

@@ -5,15 +5,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/egress"
+	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/internal/secrets"
 )
 
 // Loopback is the client configuration of tests: their services listen on
 // 127.0.0.1, which the default egress policy denies.
-var Loopback = activities.ClientConfig{Policy: egress.Loopback()}
+var Loopback = outbound.Config{Policy: egress.Loopback()}
 
 // LoopbackBinding binds a test's secrets to its services on 127.0.0.1.
 const LoopbackBinding = "http://127.0.0.1:*,https://127.0.0.1:*"
