@@ -2,7 +2,10 @@ package httpnode
 
 import (
 	"encoding/json"
+	"slices"
 	"unicode/utf8"
+
+	"github.com/httpnode/httpnode/internal/jsonenc"
 )
 
 // Budgets of what a node writes into Temporal. The server refuses a
@@ -34,26 +37,55 @@ const (
 // until v (which holds them) encodes to at most budget bytes of JSON. A cut
 // body is flagged Truncated with TruncatedBy CutByBudget. It reports
 // whether it cut. It is deterministic, so workflow code may call it.
+//
+// It measures the bodies without encoding them: v is encoded once with
+// the bodies left out, and each body's room is bounded from above by a scan
+// (see bodyRoom). A megabyte body so costs a scan or two instead of
+// encodings that each copy it; workflow code calls this in a workflow task,
+// whose goroutine must yield within a second (under the race detector,
+// encoding two such bodies a few times took longer).
 func FitBudget(v any, budget int, rs ...*Response) (cut bool) {
+	rs = distinct(rs)
+	bodies := make([]string, len(rs))
+	for i, r := range rs {
+		bodies[i], r.Body = r.Body, ""
+	}
+	total := encodedLen(v)
+	rooms := make([]int, len(rs))
+	for i, r := range rs {
+		r.Body = bodies[i]
+		rooms[i] = r.bodyRoom()
+		total += rooms[i]
+	}
 	for range 2 * (len(rs) + 2) {
-		excess := encodedLen(v) - budget
+		excess := total - budget
 		if excess <= 0 {
 			return cut
 		}
-		r := roomiest(rs)
-		if r == nil {
+		i := roomiest(rooms)
+		if i < 0 {
 			return cut
 		}
-		r.cutBody(excess)
+		r := rs[i]
+		if r.TruncatedBy != CutByBudget {
+			total += truncatedRoom
+		}
+		r.cutBody(excess, rooms[i])
+		total -= rooms[i]
+		rooms[i] = r.bodyRoom()
+		total += rooms[i]
 		cut = true
 	}
 	return cut
 }
 
+// truncatedRoom bounds what the flags of a cut body add to its response.
+const truncatedRoom = len(`,"truncated":true,"truncatedBy":"payloadBudget"`)
+
 // FitResponse is FitBudget for a response alone. It first bounds r's
-// encoding from above without encoding it (a byte is at most 6 as JSON, as
-// \u00XX), so that the common response, far under the budget, costs no
-// encoding at all.
+// encoding from above without scanning its body (a byte is at most 6 as
+// JSON, as \u00XX), so that the common response, far under the budget,
+// costs next to nothing.
 func FitResponse(r *Response, budget int) bool {
 	n := 512 + 6*(len(r.Body)+len(r.Status))
 	//workflowcheck:ignore a sum: the order does not change it
@@ -73,38 +105,83 @@ func FitResponse(r *Response, budget int) bool {
 	return FitBudget(r, budget, r)
 }
 
-// roomiest is the response of rs whose body takes the most room.
-func roomiest(rs []*Response) *Response {
-	var best *Response
-	bestLen := 0
+// distinct is rs without nils and repeats, in order.
+func distinct(rs []*Response) []*Response {
+	out := make([]*Response, 0, len(rs))
 	for _, r := range rs {
-		if r == nil || r.Body == "" {
-			continue
+		if r != nil && !slices.Contains(out, r) {
+			out = append(out, r)
 		}
-		if n := r.bodyLen(); n > bestLen {
-			best, bestLen = r, n
+	}
+	return out
+}
+
+// roomiest is the index of the largest room, or -1 when all are empty.
+func roomiest(rooms []int) int {
+	best := -1
+	for i, n := range rooms {
+		if n > 0 && (best < 0 || n > rooms[best]) {
+			best = i
 		}
 	}
 	return best
 }
 
-// bodyLen is the room r's body takes in r's JSON: as JSON when it is JSON
-// (see MarshalJSON), else as a string.
-func (r *Response) bodyLen() int {
-	if r.BodyEncoding == "" && json.Valid([]byte(r.Body)) {
-		return encodedLen(json.RawMessage(r.Body))
+// bodyRoom bounds from above the room r's body takes in r's JSON (see
+// MarshalJSON), its field name included: a JSON body is embedded
+// compacted, so it takes at most its length; any other body takes its
+// length as a JSON string.
+func (r *Response) bodyRoom() int {
+	switch {
+	case r.Body == "":
+		return 0
+	case r.BodyEncoding == "" && json.Valid([]byte(r.Body)):
+		return len(`,"bodyJson":`) + len(r.Body)
 	}
-	return encodedLen(r.Body)
+	return len(`,"body":`) + stringRoom(r.Body)
 }
 
-// cutBody shortens the body so that its encoding takes at least excess
-// bytes (and some slack) less, at a character boundary (a base64 body at a
-// 4-character one, so it still decodes). Once cut, a JSON body is no longer
-// JSON: it is written as a string, whose escapes the cut accounts for.
-func (r *Response) cutBody(excess int) {
+// stringRoom bounds from above the length of s as a JSON string, as the
+// worker's converter writes it (no HTML escaping): quotes, two bytes for
+// the escapes \" \\ \b \f \n \r \t, six (\u00XX, \ufffd) for other control
+// bytes, bytes that are not UTF-8, U+2028 and U+2029.
+func stringRoom(s string) int {
+	n := 2
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			switch {
+			case b == '"' || b == '\\' || b == '\b' || b == '\f' || b == '\n' || b == '\r' || b == '\t':
+				n += 2
+			case b < 0x20:
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1, c == '\u2028', c == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
+	}
+	return n
+}
+
+// cutBody shortens the body, whose room is room, so that it takes at least
+// excess bytes (and some slack) less, at a character boundary (a base64
+// body at a 4-character one, so it still decodes). Once cut, a JSON body is
+// no longer JSON: it is written as a string, whose escapes the cut
+// accounts for.
+func (r *Response) cutBody(excess, room int) {
 	const slack = 1024
-	keep := max(r.bodyLen()-excess-slack, 0)
-	asString := max(encodedLen(r.Body), 1)
+	keep := max(room-excess-slack, 0)
+	asString := max(stringRoom(r.Body), 1)
 	n := int(float64(len(r.Body)) * float64(keep) / float64(asString))
 	n = min(n, len(r.Body)-1)
 	switch {
@@ -120,10 +197,11 @@ func (r *Response) cutBody(excess int) {
 	r.Body, r.Truncated, r.TruncatedBy = r.Body[:n], true, CutByBudget
 }
 
-// encodedLen is the length of v as JSON; a value that does not encode
-// counts as nothing (its payload fails on its own).
+// encodedLen is the length of v as the worker's converter writes it; a
+// value that does not encode counts as nothing (its payload fails on its
+// own).
 func encodedLen(v any) int {
-	b, err := json.Marshal(v)
+	b, err := jsonenc.Marshal(v)
 	if err != nil {
 		return 0
 	}

@@ -3,10 +3,13 @@ package httpnode
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/httpnode/httpnode/internal/jsonenc"
 )
 
 // Bodies that grow when escaped are cut until what holds them fits the
@@ -83,4 +86,38 @@ func TestFitResponse(t *testing.T) {
 	require.True(t, FitResponse(&large, ResponseBudget))
 	require.LessOrEqual(t, encodedLen(large), ResponseBudget)
 	require.Equal(t, CutByBudget, large.TruncatedBy)
+}
+
+// stringRoom is the length of a string as the worker's converter writes
+// it: escapes, bytes that are not UTF-8 and the JavaScript line separators
+// included.
+func TestStringRoom(t *testing.T) {
+	random := make([]byte, 4096)
+	_, _ = rand.NewChaCha8([32]byte{1}).Read(random)
+	for _, s := range []string{"", "plain", `"\`, "\b\f\n\r\t\x00\x1f\x7f", "<a & b>", "ü€😀", "\u2028\u2029", "\xff\xfe", "a\xe2\x82", string(random)} {
+		b, err := jsonenc.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, len(b), stringRoom(s), "%q", s)
+	}
+}
+
+// FitBudget on a result whose two 1 MiB JSON bodies of escapes do not fit
+// together, against one encoding of that result (the baseline): workflow
+// code calls it in a workflow task, which must yield within a second.
+func BenchmarkFitBudget(b *testing.B) {
+	body := `{"taskId": "t1", "pad": "` + strings.Repeat(`\"`, (1<<20-64)/2) + `"}`
+	result := func() *Result {
+		return &Result{Status: StatusSucceeded, Response: &Response{StatusCode: 200, Body: body}, CallbackResponse: &Response{StatusCode: 200, Body: body}}
+	}
+	b.Run("encode", func(b *testing.B) {
+		for b.Loop() {
+			_, _ = jsonenc.Marshal(result())
+		}
+	})
+	b.Run("fit", func(b *testing.B) {
+		for b.Loop() {
+			res := result()
+			FitBudget(res, PayloadBudget, res.Response, res.CallbackResponse)
+		}
+	})
 }

@@ -29,8 +29,19 @@ func runNode(t *testing.T, f *fixture, id string, node json.RawMessage) (httpnod
 	defer cancel()
 	var res httpnode.Result
 	err = run.Get(ctx, &res)
-	require.NoError(t, err, "the node ended (it did not wedge)")
+	require.NoError(t, err, "the node ended (it did not wedge); its workflow tasks failed with: %v", taskFailures(t, f, run))
 	return res, run
+}
+
+// taskFailures are the messages of the run's failed workflow tasks.
+func taskFailures(t *testing.T, f *fixture, run client.WorkflowRun) []string {
+	var out []string
+	for _, e := range f.history(t, run).GetEvents() {
+		if a := e.GetWorkflowTaskFailedEventAttributes(); a != nil {
+			out = append(out, a.GetFailure().GetMessage())
+		}
+	}
+	return out
 }
 
 // requirePayloadsWithin checks every payload of the run's history against
