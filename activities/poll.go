@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -10,11 +11,33 @@ import (
 	"github.com/httpnode/httpnode/httpnode"
 )
 
-// PollHeartbeatTimeout bounds how long a lost worker holds a wait in
-// activity mode; PollUntilDone heartbeats well within it.
-const PollHeartbeatTimeout = 30 * time.Second
+// An activity-mode wait heartbeats its PollState when the remote status
+// changes and otherwise once per period, derived from the poll interval:
+// the interval, within [MinPollHeartbeat, MaxPollHeartbeat]. A waiting node
+// so costs the server one call per period, what `describe` shows of it is
+// at most one period old, and a lost worker's wait is taken up again, from
+// its last heartbeat, after the heartbeat timeout: the period and
+// pollHeartbeatSlack.
+const (
+	MinPollHeartbeat   = 10 * time.Second
+	MaxPollHeartbeat   = time.Minute
+	pollHeartbeatSlack = 10 * time.Second
+)
 
-const heartbeatEvery = 5 * time.Second
+// HeartbeatThrottle is the worker's MaxHeartbeatThrottleInterval. The SDK
+// sends one heartbeat, then holds the activity's next ones until a window
+// of 0.8 × its heartbeat timeout, capped by this, has passed, and sends the
+// last held. Capped at half of MinPollHeartbeat, a wait's period heartbeat
+// always finds the window over and is sent when made, and a status change
+// is sent within it.
+const HeartbeatThrottle = MinPollHeartbeat / 2
+
+// PollHeartbeat is the heartbeat period and heartbeat timeout of a wait in
+// activity mode that polls every interval.
+func PollHeartbeat(interval time.Duration) (every, timeout time.Duration) {
+	every = min(max(interval, MinPollHeartbeat), MaxPollHeartbeat)
+	return every, every + pollHeartbeatSlack
+}
 
 // PollUntilDoneInput is a whole wait in activity mode: the poll, the
 // callback's rules (defaults applied), the jitter seed, the poll deadline and
@@ -26,6 +49,9 @@ type PollUntilDoneInput struct {
 	Deadline time.Time          `json:"deadline"`
 	TaskID   string             `json:"taskId"`
 	State    httpnode.PollState `json:"state"`
+	// PollTries bounds the failed polls in a row before the attempt fails
+	// (retry mode; activity mode retries the whole activity).
+	PollTries int `json:"pollTries,omitempty"`
 }
 
 // PollUntilDoneOutput is the final poll and the polling state.
@@ -36,9 +62,9 @@ type PollUntilDoneOutput struct {
 
 // PollUntilDone polls inside one activity until the remote status is final,
 // with the same waits, budgets and stuck rules as timer mode, heartbeating
-// its PollState so that a retry (a lost worker, a failed poll) resumes where
-// the last heartbeat left off. Budget and stuck failures carry the state in
-// their details.
+// its PollState (see PollHeartbeat) so that a retry (a lost worker, a
+// failed poll) resumes where the last heartbeat left off. Budget and stuck
+// failures carry the state in their details.
 func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (PollUntilDoneOutput, error) {
 	st := in.State
 	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
@@ -48,59 +74,103 @@ func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (
 		}
 	}
 	cb := in.Callback
+	every, _ := PollHeartbeat(cb.Interval.D())
+	hb := startHeartbeats(ctx, every, st)
+	defer hb.stop()
 	for {
 		wait, errType, msg := cb.BeforePoll(st, time.Now(), in.Deadline, in.Seed)
 		if errType != "" {
 			return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(msg, errType, nil, st)
 		}
-		if err := sleep(ctx, wait, st); err != nil {
+		if err := sleep(ctx, wait); err != nil {
 			return PollUntilDoneOutput{State: st}, err
 		}
 		out, err := a.CheckStatus(ctx, in.Check)
 		st.Polls++
-		heartbeat(ctx, st)
 		if err != nil {
+			hb.set(st, true) // the retry resumes with this poll counted
 			return PollUntilDoneOutput{State: st}, err
 		}
 		now := time.Now()
+		was := st.LastStatus
 		st.Observe(out.Status, out.NextInterval, now)
 		if out.Outcome != OutcomePending {
 			return PollUntilDoneOutput{Last: out, State: st}, nil
 		}
+		changed := st.LastStatus != was
 		if cb.StuckNow(st, now) {
 			if cb.FailWhenStuck {
 				return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(cb.StuckMessage(st, in.TaskID, now), httpnode.ErrRemoteStuck, nil, st)
 			}
-			st.Stuck = true
+			st.Stuck, changed = true, true // StuckNow is true once
 			if activity.IsActivity(ctx) {
 				activity.GetLogger(ctx).Warn("remote job looks stuck", "taskId", in.TaskID, "status", st.LastStatus, "polls", st.SamePolls)
 			}
 		}
-		heartbeat(ctx, st)
+		hb.set(st, changed)
 	}
 }
 
-// sleep waits d, heartbeating so the server sees the worker alive.
-func sleep(ctx context.Context, d time.Duration, st httpnode.PollState) error {
-	end := time.Now().Add(d)
-	for {
-		left := time.Until(end)
-		if left <= 0 {
-			return nil
-		}
-		t := time.NewTimer(min(left, heartbeatEvery))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-			heartbeat(ctx, st)
-		}
+// sleep waits d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 
-func heartbeat(ctx context.Context, st httpnode.PollState) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, st)
+// heartbeats send a wait's latest PollState: at once when told it changed,
+// and once per period otherwise, polls and sleeps alike.
+type heartbeats struct {
+	ctx  context.Context
+	mu   sync.Mutex
+	st   httpnode.PollState
+	done chan struct{}
+}
+
+// startHeartbeats sends st now and then once per every; outside an
+// activity (starter test) it sends nothing.
+func startHeartbeats(ctx context.Context, every time.Duration, st httpnode.PollState) *heartbeats {
+	h := &heartbeats{ctx: ctx, st: st, done: make(chan struct{})}
+	if !activity.IsActivity(ctx) {
+		return h
+	}
+	recordHeartbeat(ctx, st)
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-h.done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				h.mu.Lock()
+				recordHeartbeat(ctx, h.st)
+				h.mu.Unlock()
+			}
+		}
+	}()
+	return h
+}
+
+// set makes st the state to send, sending it now when changed.
+func (h *heartbeats) set(st httpnode.PollState, changed bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.st = st
+	if changed && activity.IsActivity(h.ctx) {
+		recordHeartbeat(h.ctx, st)
 	}
 }
+
+// recordHeartbeat is activity.RecordHeartbeat; a test sees every call
+// through it (the SDK's test environment throttles what it passes on).
+var recordHeartbeat = func(ctx context.Context, st httpnode.PollState) { activity.RecordHeartbeat(ctx, st) }
+
+func (h *heartbeats) stop() { close(h.done) }

@@ -1,8 +1,10 @@
 package activities
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,4 +104,58 @@ func TestPollUntilDone_BudgetsAndStuck(t *testing.T) {
 	var app *temporal.ApplicationError
 	require.ErrorAs(t, err, &app)
 	require.Equal(t, httpnode.ErrPollDeadlineExceeded, app.Type())
+}
+
+// A wait heartbeats when it starts and when the remote status changes; its
+// period heartbeat (every PollHeartbeat, at least 10 s) does not come in a
+// wait this short, however often it polls.
+func TestPollUntilDone_HeartbeatsOnChange(t *testing.T) {
+	var polls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status := map[bool]string{true: "PROCESSING", false: "RUNNING"}[polls.Add(1) <= 5]
+		if polls.Load() >= 11 {
+			status = "SUCCESS"
+		}
+		_, _ = w.Write([]byte(`{"status": "` + status + `"}`))
+	}))
+	defer srv.Close()
+	env := pollEnv(t)
+	var mu sync.Mutex
+	var beats []httpnode.PollState
+	defer func(record func(context.Context, httpnode.PollState)) { recordHeartbeat = record }(recordHeartbeat)
+	recordHeartbeat = func(_ context.Context, st httpnode.PollState) {
+		mu.Lock()
+		beats = append(beats, st)
+		mu.Unlock()
+	}
+	check := checkInput(srv.URL)
+	check.Pending = []string{"PROCESSING", "RUNNING"}
+	v, err := env.ExecuteActivity(newActivities().PollUntilDone, PollUntilDoneInput{
+		Check: check, Callback: fastCallback(httpnode.Callback{}), Seed: "s", Deadline: time.Now().Add(time.Minute),
+	})
+	require.NoError(t, err)
+	var out PollUntilDoneOutput
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, OutcomeSuccess, out.Last.Outcome)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, beats, 3, "the start, then PROCESSING and RUNNING, once each: %+v", beats)
+	require.Equal(t, 0, beats[0].Polls)
+	require.Equal(t, "PROCESSING", beats[1].LastStatus)
+	require.Equal(t, 1, beats[1].Polls)
+	require.Equal(t, "RUNNING", beats[2].LastStatus)
+	require.Equal(t, 6, beats[2].Polls)
+}
+
+func TestPollHeartbeat(t *testing.T) {
+	for _, c := range []struct{ interval, every, timeout time.Duration }{
+		{time.Second, 10 * time.Second, 20 * time.Second},
+		{30 * time.Second, 30 * time.Second, 40 * time.Second},
+		{5 * time.Minute, time.Minute, 70 * time.Second},
+	} {
+		every, timeout := PollHeartbeat(c.interval)
+		require.Equal(t, c.every, every, c.interval)
+		require.Equal(t, c.timeout, timeout, c.interval)
+	}
+	require.Less(t, HeartbeatThrottle, MinPollHeartbeat, "a period heartbeat finds the SDK's window over")
 }

@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,6 +40,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/bench/internal/serverproc"
 	"github.com/httpnode/httpnode/internal/devserver"
 	"github.com/httpnode/httpnode/workflows"
 )
@@ -52,11 +54,17 @@ type options struct {
 	stickyCache                         int
 	latenessFor                         time.Duration
 	compare                             string
+	// the server-cost scenario
+	costNodes, costPolls, costRounds int
+	costInterval                     time.Duration
+	store                            string
+	ways                             []string
 }
 
 func main() {
+	serverproc.Serve() // the server process of the server-cost scenario
 	var o options
-	var memory string
+	var memory, ways string
 	flag.StringVar(&o.role, "role", "bench", "bench, or worker (internal: the measured worker process)")
 	flag.StringVar(&o.address, "address", "", "Temporal frontend; empty starts an in-process server")
 	flag.StringVar(&o.namespace, "namespace", "default", "namespace")
@@ -69,7 +77,22 @@ func main() {
 	flag.IntVar(&o.stickyCache, "sticky-cache-size", 10000, "the worker's sticky workflow cache size (as worker --sticky-cache-size)")
 	flag.DurationVar(&o.latenessFor, "lateness-for", 60*time.Second, "how long to watch polls for lateness")
 	flag.StringVar(&o.compare, "compare", "", "another bench binary (say, of another commit) whose worker the memory measurement runs side by side with this one's")
+	flag.IntVar(&o.costNodes, "server-cost", 0, "nodes per way for the server-cost scenario on a server process (0: skip; when set, only that scenario runs)")
+	flag.IntVar(&o.costPolls, "cost-polls", 40, "server-cost scenario: polls per node (the job is done at its last)")
+	flag.DurationVar(&o.costInterval, "cost-interval", time.Second, "server-cost scenario: the poll interval")
+	flag.IntVar(&o.costRounds, "cost-rounds", 2, "server-cost scenario: rounds of every way, their order alternating")
+	flag.StringVar(&o.store, "store", "sqlite", "server-cost scenario: the server process's store, sqlite (a file) or postgres (Debian's package, started here)")
+	flag.StringVar(&ways, "ways", strings.Join(costWays, ","), "server-cost scenario: the ways to measure")
 	flag.Parse()
+	for _, w := range strings.Split(ways, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			if !slices.Contains(costWays, w) {
+				fmt.Fprintf(os.Stderr, "bench: --ways: %q is not one of %s\n", w, strings.Join(costWays, ", "))
+				os.Exit(2)
+			}
+			o.ways = append(o.ways, w)
+		}
+	}
 	for _, f := range strings.Split(memory, ",") {
 		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
 			o.memory = append(o.memory, n)
@@ -105,9 +128,10 @@ func runWorker(ctx context.Context, o options) error {
 	}
 	defer c.Close()
 	worker.SetStickyWorkflowCacheSize(o.stickyCache)
-	w := worker.New(c, o.taskQueue, worker.Options{})
+	w := worker.New(c, o.taskQueue, worker.Options{MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle})
 	workflows.Register(w, activities.New(nil, loopbackOnly))
 	registerBare(w)
+	registerCostBaselines(w)
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -217,6 +241,14 @@ func (c *child) stop() {
 }
 
 func runBench(ctx context.Context, o options, out io.Writer) error {
+	if o.costNodes > 0 {
+		t := &table{}
+		if err := serverCost(ctx, o, t); err != nil {
+			return err
+		}
+		t.print(out)
+		return nil
+	}
 	if o.address == "" {
 		port, err := freePort()
 		if err != nil {

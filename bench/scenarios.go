@@ -448,8 +448,12 @@ func lateness(ctx context.Context, c client.Client, o options, t *table) error {
 	return nil
 }
 
+// median is the middle of v, or the mean of its two middles.
 func median(v []float64) float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
+	if len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
 	return s[len(s)/2]
 }

@@ -139,7 +139,9 @@ type Callback struct {
 	// activity: 6 history events a poll, each poll visible), "activity"
 	// (every poll inside one heartbeating activity: no event per poll, for
 	// frequent polls of cheap endpoints; polls are not visible one by one,
-	// and the wait holds an activity slot), "push" (the remote POSTs its
+	// and the wait holds an activity slot), "retry" (one activity whose
+	// retries are the polls, Temporal's way for infrequent polls: no event
+	// per poll, no slot held between polls), "push" (the remote POSTs its
 	// status to ${callbackUrl}, served by the worker's callback receiver),
 	// "push+poll" (push, and polls of URL at Interval, default 1m, as a
 	// safety net: the first final status wins) or "location" (a 202 Accepted

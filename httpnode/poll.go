@@ -10,6 +10,7 @@ import (
 const (
 	ModeTimer    = "timer"     // a durable timer, then a local activity per poll (default)
 	ModeActivity = "activity"  // every poll inside one heartbeating activity
+	ModeRetry    = "retry"     // one activity whose retries are the polls
 	ModePush     = "push"      // the remote POSTs the final status to ${callbackUrl}; no polls
 	ModePushPoll = "push+poll" // push, with polls at callback.interval as a safety net
 	ModeLocation = "location"  // a 202 Accepted main response is polled at its Location
@@ -52,6 +53,8 @@ type PollState struct {
 	SamePolls   int       `json:"samePolls,omitempty"`
 	StatusSince time.Time `json:"statusSince,omitzero"`
 	Stuck       bool      `json:"stuck,omitempty"`
+	// Failures counts the failed polls in a row (retry mode).
+	Failures int `json:"failures,omitempty"`
 }
 
 // Observe records one poll's remote status and interval hint, read at now.

@@ -64,7 +64,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) startWorker(t *testing.T) worker.Worker {
 	t.Helper()
-	w := worker.New(f.c, f.taskQueue, worker.Options{})
+	w := worker.New(f.c, f.taskQueue, worker.Options{MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle}) // as the worker's
 	workflows.Register(w, activities.New(nodeSecrets, testutil.Loopback))
 	require.NoError(t, w.Start())
 	return w

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,9 +17,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/workflows"
 )
@@ -217,4 +220,87 @@ func TestHTTPNode_ActivityModeAddsNoEventsPerPoll(t *testing.T) {
 	}
 	require.Equal(t, events[1], events[4], "0 history events per poll")
 	t.Logf("activity mode: %d events for a node with 1 poll and with 4", events[4])
+}
+
+// Retry mode polls by the retries of one activity: the same history for 1
+// poll and for 4, the polls counted in the result, and describe shows the
+// wait's progress in the pending activity's last failure.
+func TestHTTPNode_RetryModePollsByRetries(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	events := map[int]int{}
+	for _, polls := range []int{1, 4} {
+		node := f.node(fmt.Sprintf(`{"polls": %d}`, polls))
+		node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "retry",
+			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
+		run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint("retry-mode-", polls), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
+		require.NoError(t, err)
+		var lastFailure string
+		if polls == 4 {
+			require.Eventually(t, func() bool {
+				d, err := f.c.DescribeWorkflowExecution(context.Background(), run.GetID(), run.GetRunID())
+				require.NoError(t, err)
+				for _, pa := range d.GetPendingActivities() {
+					lastFailure = pa.GetLastFailure().GetMessage()
+				}
+				return strings.Contains(lastFailure, `still "PROCESSING" after poll 2`)
+			}, 20*time.Second, 100*time.Millisecond, "describe shows the polls so far: %q", lastFailure)
+		}
+		res := resultOf(t, run)
+		require.Equal(t, httpnode.StatusSucceeded, res.Status)
+		require.Equal(t, polls, res.Polls)
+		require.Equal(t, "SUCCESS", res.CallbackStatus)
+		hist := f.history(t, run)
+		events[polls] = len(hist.Events)
+		require.NotContains(t, payloadText(hist), jobToken)
+		if polls == 4 {
+			record(t, "retry_mode_success.json", hist)
+		}
+	}
+	require.Equal(t, events[1], events[4], "0 history events per poll")
+	t.Logf("retry mode: %d events for a node with 1 poll and with 4", events[4])
+}
+
+// An activity-mode wait polling every second heartbeats once per
+// MinPollHeartbeat, and on a status change within HeartbeatThrottle (not
+// every 0.8 × a 30 s heartbeat timeout, as the SDK throttled it before): what
+// describe shows of it is never more than one period old, and it costs
+// about one heartbeat per period.
+func TestHTTPNode_ActivityModeHeartbeatsOncePerPeriod(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	node := f.node(`{"polls": 1000}`)
+	node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "activity",
+		"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
+	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "activity-mode-heartbeats", TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
+	require.NoError(t, err)
+	defer func() { _ = f.c.TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test over") }()
+	every, _ := activities.PollHeartbeat(time.Second)
+	var beats []time.Time
+	var shown []int           // the polls each heartbeat shows
+	var stalest time.Duration // the oldest heartbeat describe showed, once the wait began
+	for end := time.Now().Add(3*every + 5*time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		d, err := f.c.DescribeWorkflowExecution(context.Background(), run.GetID(), run.GetRunID())
+		require.NoError(t, err)
+		for _, pa := range d.GetPendingActivities() {
+			if pa.GetLastHeartbeatTime() == nil {
+				continue
+			}
+			at := pa.GetLastHeartbeatTime().AsTime()
+			stalest = max(stalest, time.Since(at))
+			if len(beats) > 0 && !at.After(beats[len(beats)-1]) {
+				continue
+			}
+			var st httpnode.PollState
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), &st))
+			beats, shown = append(beats, at), append(shown, st.Polls)
+		}
+	}
+	t.Logf("heartbeats at %v, showing polls %v; the stalest describe showed a heartbeat %s old", beats, shown, stalest)
+	require.LessOrEqual(t, stalest, every+2*time.Second, "describe is at most one period (%s) behind", every)
+	// the start, the first status (held up to HeartbeatThrottle), then one per period
+	require.GreaterOrEqual(t, len(beats), 4)
+	require.LessOrEqual(t, len(beats), 6, "about one heartbeat per %s, not per poll", every)
+	require.Equal(t, 0, shown[0])
+	require.GreaterOrEqual(t, shown[len(shown)-1], 2*int(every/time.Second), "the polls made since")
 }

@@ -155,6 +155,17 @@ func TestStarterValidate(t *testing.T) {
 	code, stdout, _ := starter(t, "validate", writeNode(t, jobNode(`{}`)))
 	require.Equal(t, exitOK, code)
 	require.Contains(t, stdout, ": valid")
+	require.Contains(t, stdout, "waits: timer mode")
+	for mode, want := range map[string]string{
+		"timer":    "timer mode, a poll every 10s: up to 360 polls an hour, each a timer, a workflow task and 6 history events (2160 events an hour)",
+		"activity": "activity mode, a poll every 10s inside one activity: no history event per poll, a heartbeat every 10s (360 an hour)",
+		"retry":    "retry mode, a poll every 10s by one activity's retries: up to 360 activity tries an hour, no history event per poll",
+	} {
+		node := `{"request": {"method": "POST", "url": "http://127.0.0.1:9/jobs"}, "callback": {"url": "http://127.0.0.1:9/status", "mode": "` + mode + `"}}`
+		code, stdout, stderr := starter(t, "validate", writeNode(t, node))
+		require.Equal(t, exitOK, code, stderr)
+		require.Contains(t, stdout, "  waits: "+want)
+	}
 
 	code, _, stderr := starter(t, "validate", writeNode(t, `{"request": {"methd": "GET", "url": "https://x.example", "auth": {"type": "bearer", "token": "abc"}}, "callback": {"interval": "5x"}}`))
 	require.Equal(t, exitInvalid, code)

@@ -29,7 +29,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 		printProblems(stderr, path, err)
 		return exitInvalid
 	}
-	fmt.Fprintf(stdout, "%s: valid\n", path)
+	fmt.Fprintf(stdout, "%s: valid\n  waits: %s\n", path, waitCost(node))
 	return exitOK
 }
 

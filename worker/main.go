@@ -190,6 +190,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		MaxConcurrentActivityExecutionSize:     cfg.maxActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.maxWorkflowTasks,
 		WorkerStopTimeout:                      cfg.stopTimeout,
+		MaxHeartbeatThrottleInterval:           activities.HeartbeatThrottle,
 	})
 	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {

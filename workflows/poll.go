@@ -61,6 +61,8 @@ func (r *nodeRun) nextWait(ctx workflow.Context) (*wait, error) {
 	switch {
 	case cb.Mode == httpnode.ModeActivity:
 		return r.activityWait(ctx), nil
+	case cb.Mode == httpnode.ModeRetry:
+		return r.retryWait(ctx), nil
 	case cb.Pushed() && cur.Pushed != nil:
 		return nil, r.pushed()
 	}
@@ -168,15 +170,38 @@ func (r *nodeRun) activityWait(ctx workflow.Context) *wait {
 	cb, cur, check := r.node.Callback, &r.st.Current, &r.check.in
 	poll := check.Request.Request()
 	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	_, heartbeatTimeout := activities.PollHeartbeat(cb.Interval.D())
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
-		HeartbeatTimeout:    activities.PollHeartbeatTimeout,
+		HeartbeatTimeout:    heartbeatTimeout,
 		// a lost worker or a transient poll failure resumes from the last heartbeat
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
 		Summary:     fmt.Sprintf("poll until final: %s %s", poll.Method, httpnode.RedactURL(poll.URL)),
 	})
 	f := workflow.ExecuteActivity(actx, a.PollUntilDone, activities.PollUntilDoneInput{
 		Check: *check, Callback: *cb, Seed: r.check.seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID,
+	})
+	return &wait{future: f, out: &activities.PollUntilDoneOutput{}}
+}
+
+// retryWait polls by the retries of one activity (see
+// activities.PollByRetry): no history event per poll and no slot held
+// between polls; describe shows the polls so far and the last status in the
+// pending activity's attempt and last failure.
+func (r *nodeRun) retryWait(ctx workflow.Context) *wait {
+	cb, cur, check := r.node.Callback, &r.st.Current, &r.check.in
+	poll := check.Request.Request()
+	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// the budgets end the wait first (PollDeadlineExceeded); this only bounds it
+		ScheduleToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
+		StartToCloseTimeout:    cb.Timeout.D() + 30*time.Second,
+		// every retry's delay is the try's NextRetryDelay: the node's next wait
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 1},
+		Summary:     fmt.Sprintf("poll by retries: %s %s", poll.Method, httpnode.RedactURL(poll.URL)),
+	})
+	f := workflow.ExecuteActivity(actx, a.PollByRetry, activities.PollUntilDoneInput{
+		Check: *check, Callback: *cb, Seed: r.check.seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID, PollTries: PollTries,
 	})
 	return &wait{future: f, out: &activities.PollUntilDoneOutput{}}
 }

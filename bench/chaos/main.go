@@ -17,11 +17,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -29,24 +27,17 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/rs/zerolog"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
-	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/httpnode/httpnode/internal/devserver"
+	"github.com/httpnode/httpnode/bench/internal/serverproc"
 	"github.com/httpnode/httpnode/internal/webhook"
 	"github.com/httpnode/httpnode/workflows"
 )
 
 type options struct {
-	role                  string
 	nodes, workers        int
 	workerKills           int
 	serverKills           int
@@ -54,15 +45,13 @@ type options struct {
 	store, dir, workerBin string
 	seed                  uint64
 	requestDelay          time.Duration
-	port, pgPort          int
-	dataDir               string
 }
 
 const notifySecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 func main() {
+	serverproc.Serve()
 	var o options
-	flag.StringVar(&o.role, "role", "run", "run, or server (internal: the Temporal server process)")
 	flag.IntVar(&o.nodes, "nodes", 60, "nodes to run")
 	flag.IntVar(&o.workers, "workers", 3, "worker processes")
 	flag.IntVar(&o.workerKills, "worker-kills", 8, "worker kills (and restarts) during the run")
@@ -74,43 +63,13 @@ func main() {
 	flag.StringVar(&o.workerBin, "worker-bin", "", "a worker binary to run (default: build the production worker, -tags nodev)")
 	flag.Uint64Var(&o.seed, "seed", uint64(time.Now().UnixNano()), "seed of the node plan and the kill schedule")
 	flag.DurationVar(&o.requestDelay, "request-delay", time.Second, "the job service holds each main request up to this long (drawn per request), so kills find requests in flight")
-	flag.IntVar(&o.port, "port", 0, "server role: the frontend port")
-	flag.IntVar(&o.pgPort, "pg-port", 0, "server role: PostgreSQL's port (0: SQLite in --data-dir)")
-	flag.StringVar(&o.dataDir, "data-dir", "", "server role: the SQLite directory")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var err error
-	if o.role == "server" {
-		err = runServer(ctx, o)
-	} else {
-		err = runChaos(ctx, o, os.Stdout)
-	}
-	if err != nil {
+	if err := runChaos(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 		os.Exit(1)
 	}
-}
-
-func quiet() log.Logger {
-	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-}
-
-// runServer is the server process: the embedded Temporal server on the
-// store, until SIGTERM (or SIGKILL, which is the point).
-func runServer(ctx context.Context, o options) error {
-	cfg := devserver.Config{Port: o.port, DataDir: o.dataDir, Logger: zerolog.New(os.Stderr).Level(zerolog.WarnLevel)}
-	if o.pgPort != 0 {
-		cfg.Store, cfg.VisibilityStore = pgStores(o.pgPort)
-	}
-	srv, err := devserver.Start(cfg)
-	if err != nil {
-		return err
-	}
-	srv.Ready()
-	<-ctx.Done()
-	srv.Stop()
-	return nil
 }
 
 // planned is one node of the run and what the job service will make of it.
@@ -154,62 +113,30 @@ func runChaos(ctx context.Context, o options, out io.Writer) (err error) {
 	defer rec.jobs.Close()
 
 	// the store and the server
-	port, err := freePort()
+	server, err := serverproc.Start(ctx, dir, o.store)
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	serverArgs := []string{self, "--role", "server", "--port", strconv.Itoa(port)}
-	switch o.store {
-	case "sqlite":
-		serverArgs = append(serverArgs, "--data-dir", filepath.Join(dir, "sqlite"))
-	case "postgres":
-		pg, err := startPostgres(dir)
-		if err != nil {
-			return err
-		}
-		defer pg.stop()
-		serverArgs = append(serverArgs, "--pg-port", strconv.Itoa(pg.port))
-	default:
-		return fmt.Errorf("--store %q: use sqlite or postgres", o.store)
-	}
-	server := &proc{name: "server", args: serverArgs, log: filepath.Join(dir, "server.log")}
-	if err := server.start(); err != nil {
-		return err
-	}
-	defer server.kill(syscall.SIGTERM)
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	c, err := waitServer(ctx, addr, 2*time.Minute)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if o.store == "postgres" {
-		if err := registerNamespace(ctx, c, addr); err != nil {
-			return err
-		}
-	}
+	defer server.Stop()
+	c, addr := server.Client, server.Addr
 
 	// the workers
 	bin := o.workerBin
 	if bin == "" {
-		if bin, err = buildWorker(dir); err != nil {
+		if bin, err = serverproc.BuildWorker(dir); err != nil {
 			return err
 		}
 	}
-	workers := make([]*proc, o.workers)
+	workers := make([]*serverproc.Proc, o.workers)
 	for i := range workers {
-		workers[i] = &proc{name: fmt.Sprint("worker-", i), log: filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)),
-			args: []string{bin, "--address", addr, "--task-queue", "chaos", "--egress-allow", "127.0.0.0/8", "--stop-timeout", "5s",
+		workers[i] = &serverproc.Proc{Name: fmt.Sprint("worker-", i), Log: filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)),
+			Args: []string{bin, "--address", addr, "--task-queue", "chaos", "--egress-allow", "127.0.0.0/8", "--stop-timeout", "5s",
 				"--connect-timeout", "2m", "--log-level", "warn"},
-			env: []string{"HTTPNODE_SECRET_NOTIFY=" + notifySecret, "HTTPNODE_SECRET_NOTIFY_HOSTS=http://127.0.0.1:*"}}
-		if err := workers[i].start(); err != nil {
+			Env: []string{"HTTPNODE_SECRET_NOTIFY=" + notifySecret, "HTTPNODE_SECRET_NOTIFY_HOSTS=http://127.0.0.1:*"}}
+		if err := workers[i].Start(); err != nil {
 			return err
 		}
-		defer workers[i].kill(syscall.SIGTERM)
+		defer workers[i].Kill(syscall.SIGTERM)
 	}
 
 	// the nodes, started over the first 60% of the run, and the kills
@@ -217,7 +144,7 @@ func runChaos(ctx context.Context, o options, out io.Writer) (err error) {
 	nodes := plan(o, rng, began)
 	startErr := make(chan error, 1)
 	go func() { startErr <- startNodes(ctx, c, nodes, jobsURL, o.duration*6/10) }()
-	kills := killSchedule(ctx, o, rng, workers, server)
+	kills := killSchedule(ctx, o, rng, workers, server.Proc)
 	if err := <-startErr; err != nil {
 		return err
 	}
@@ -229,10 +156,11 @@ func runChaos(ctx context.Context, o options, out io.Writer) (err error) {
 	return report(ctx, out, o, c, nodes, rec, kills, dir, time.Since(began))
 }
 
-// plan draws the nodes: half poll on timers, a quarter in an activity, a
-// quarter a 202's Location; one in five jobs fails.
+// plan draws the nodes: two in five poll on timers, one in five in an
+// activity, one by an activity's retries, one a 202's Location; one in
+// five jobs fails.
 func plan(o options, rng *rand.Rand, at time.Time) []*planned {
-	kinds := []string{"timer", "timer", "activity", "location"}
+	kinds := []string{"timer", "timer", "activity", "retry", "location"}
 	nodes := make([]*planned, o.nodes)
 	for i := range nodes {
 		n := &planned{id: fmt.Sprintf("chaos-%d-%03d", at.Unix(), i), kind: kinds[i%len(kinds)], seconds: 2 + rng.IntN(14), outcome: "SUCCESS"}
@@ -247,7 +175,7 @@ func plan(o options, rng *rand.Rand, at time.Time) []*planned {
 func (n *planned) node(jobsURL string) json.RawMessage {
 	body := fmt.Sprintf(`{"seconds": %d, "outcome": %q}`, n.seconds, n.outcome)
 	request := fmt.Sprintf(`"request": {"method": "POST", "url": "%s/jobs", "headers": {"X-Node": "${workflowId}"}, "body": %s}`, jobsURL, body)
-	callback := fmt.Sprintf(`"callback": {"url": "%s/status", "interval": "1s"%s}`, jobsURL, map[string]string{"activity": `, "mode": "activity"`}[n.kind])
+	callback := fmt.Sprintf(`"callback": {"url": "%s/status", "interval": "1s"%s}`, jobsURL, map[string]string{"activity": `, "mode": "activity"`, "retry": `, "mode": "retry"`}[n.kind])
 	if n.kind == "location" {
 		request = fmt.Sprintf(`"request": {"method": "POST", "url": "%s/async-jobs", "headers": {"X-Node": "${workflowId}"}, "body": %s}`, jobsURL, body)
 		callback = `"callback": {"mode": "location", "interval": "1s"}`
@@ -286,7 +214,7 @@ type kills struct {
 
 // killSchedule kills (and restarts) workers and the server at even
 // intervals over the run, in a random order.
-func killSchedule(ctx context.Context, o options, rng *rand.Rand, workers []*proc, server *proc) *kills {
+func killSchedule(ctx context.Context, o options, rng *rand.Rand, workers []*serverproc.Proc, server *serverproc.Proc) *kills {
 	k := &kills{done: make(chan struct{})}
 	events := make([]string, 0, o.workerKills+o.serverKills)
 	for range o.workerKills {
@@ -307,46 +235,21 @@ func killSchedule(ctx context.Context, o options, rng *rand.Rand, workers []*pro
 			case <-time.After(every):
 			}
 			if e == "server" {
-				server.kill(syscall.SIGKILL)
+				server.Kill(syscall.SIGKILL)
 				k.server++
-				_ = server.start()
+				_ = server.Start()
 				continue
 			}
 			w := workers[rng.IntN(len(workers))]
 			if rng.IntN(3) == 0 {
-				w.kill(syscall.SIGTERM)
+				w.Kill(syscall.SIGTERM)
 				k.sigterm++
 			} else {
-				w.kill(syscall.SIGKILL)
+				w.Kill(syscall.SIGKILL)
 				k.sigkill++
 			}
-			_ = w.start()
+			_ = w.Start()
 		}
 	}()
 	return k
-}
-
-func registerNamespace(ctx context.Context, c client.Client, addr string) error {
-	_, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
-		Namespace: "default", WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)})
-	if err != nil && !errors.Is(err, context.Canceled) && !isAlreadyExists(err) {
-		return fmt.Errorf("registering namespace default at %s: %v", addr, err)
-	}
-	for range 100 { // registration reaches the frontend's cache in a few seconds
-		if _, err := c.DescribeWorkflowExecution(ctx, "none", ""); err != nil && !isNamespaceNotFound(err) {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return fmt.Errorf("namespace default did not become usable")
-}
-
-func isAlreadyExists(err error) bool {
-	var e *serviceerror.NamespaceAlreadyExists
-	return errors.As(err, &e)
-}
-
-func isNamespaceNotFound(err error) bool {
-	var e *serviceerror.NamespaceNotFound
-	return errors.As(err, &e)
 }

@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"fmt"
@@ -99,7 +99,7 @@ func (pg *postgres) run(name string, args ...string) error {
 
 func (pg *postgres) stop() { _ = pg.run("pg_ctl", "-D", pg.dir, "-m", "fast", "-w", "stop") }
 
-// stores are the Temporal server's SQL stores on pg.
+// pgStores are the Temporal server's SQL stores on pg.
 func pgStores(port int) (store, visibility *config.SQL) {
 	sql := func(db string) *config.SQL {
 		return &config.SQL{PluginName: "postgres12", DatabaseName: db, ConnectAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),

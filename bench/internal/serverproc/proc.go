@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"context"
@@ -15,40 +15,41 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// proc is a child process that can be killed and started again, its output
+// Proc is a child process that can be killed and started again, its output
 // appended to one log file across its lives.
-type proc struct {
-	name string
-	args []string
-	env  []string
-	log  string
+type Proc struct {
+	Name string
+	Args []string
+	Env  []string
+	Log  string
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
 }
 
-func (p *proc) start() error {
+// Start starts the process (again).
+func (p *Proc) Start() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(p.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(p.args[0], p.args[1:]...)
-	cmd.Env = append(os.Environ(), p.env...)
+	cmd := exec.Command(p.Args[0], p.Args[1:]...)
+	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the run
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		return fmt.Errorf("%s: %v", p.name, err)
+		return fmt.Errorf("%s: %v", p.Name, err)
 	}
 	go func() { _ = cmd.Wait(); f.Close() }()
 	p.cmd = cmd
 	return nil
 }
 
-// kill sends sig and waits (at most 45 s) for the process to end.
-func (p *proc) kill(sig syscall.Signal) {
+// Kill sends sig and waits (at most 45 s) for the process to end.
+func (p *Proc) Kill(sig syscall.Signal) {
 	p.mu.Lock()
 	cmd := p.cmd
 	p.mu.Unlock()
@@ -66,9 +67,9 @@ func (p *proc) kill(sig syscall.Signal) {
 	_ = cmd.Process.Kill()
 }
 
-// freePort is a port below the ephemeral range whose next 13 ports are
+// FreePort is a port below the ephemeral range whose next 13 ports are
 // free too (a Temporal server uses them).
-func freePort() (int, error) {
+func FreePort() (int, error) {
 	for base := 21000 + os.Getpid()%5000; base < 32000; base += 17 {
 		free := true
 		for _, off := range []int{0, 1, 2, 3, 10, 11, 12, 13} {
@@ -86,12 +87,12 @@ func freePort() (int, error) {
 	return 0, fmt.Errorf("no free port range below 32000")
 }
 
-// waitServer dials the server until it answers, for at most timeout.
-func waitServer(ctx context.Context, addr string, timeout time.Duration) (client.Client, error) {
+// Dial dials the server until it answers, for at most timeout.
+func Dial(ctx context.Context, addr string, timeout time.Duration) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quiet()})
+		c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: Quiet()})
 		if err == nil {
 			return c, nil
 		}
@@ -103,8 +104,8 @@ func waitServer(ctx context.Context, addr string, timeout time.Duration) (client
 	}
 }
 
-// buildWorker builds the production worker (no embedded server) into dir.
-func buildWorker(dir string) (string, error) {
+// BuildWorker builds the production worker (no embedded server) into dir.
+func BuildWorker(dir string) (string, error) {
 	out := filepath.Join(dir, "worker")
 	cmd := exec.Command("go", "build", "-tags", "nodev", "-o", out, "./worker")
 	cmd.Dir = moduleRoot()
