@@ -30,6 +30,18 @@ func statusServer(t *testing.T, n int64, final string) (*httptest.Server, *atomi
 	return srv, &polls
 }
 
+// sequenceServer answers statuses[i] to the i-th poll (from 0), the last
+// one from there on.
+func sequenceServer(t *testing.T, statuses ...string) (*httptest.Server, *atomic.Int64) {
+	var polls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := min(int(polls.Add(1))-1, len(statuses)-1)
+		_, _ = w.Write([]byte(`{"status": "` + statuses[i] + `"}`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &polls
+}
+
 // fastCallback polls every 10ms: below the timer floor that validation
 // keeps for timer mode, fine inside an activity.
 func fastCallback(extra httpnode.Callback) httpnode.Callback {
@@ -110,15 +122,8 @@ func TestPollUntilDone_BudgetsAndStuck(t *testing.T) {
 // period heartbeat (every PollHeartbeat, at least 10 s) does not come in a
 // wait this short, however often it polls.
 func TestPollUntilDone_HeartbeatsOnChange(t *testing.T) {
-	var polls atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		status := map[bool]string{true: "PROCESSING", false: "RUNNING"}[polls.Add(1) <= 5]
-		if polls.Load() >= 11 {
-			status = "SUCCESS"
-		}
-		_, _ = w.Write([]byte(`{"status": "` + status + `"}`))
-	}))
-	defer srv.Close()
+	srv, _ := sequenceServer(t, "PROCESSING", "PROCESSING", "PROCESSING", "PROCESSING", "PROCESSING",
+		"RUNNING", "RUNNING", "RUNNING", "RUNNING", "RUNNING", "SUCCESS")
 	env := pollEnv(t)
 	var mu sync.Mutex
 	var beats []httpnode.PollState

@@ -22,8 +22,8 @@ const ErrStillPending = "StillPending"
 // slot between polls. Its first try polls nothing: it fails with
 // StillPending, NextRetryDelay the wait before the first poll. Each later
 // try polls once; a pending status fails the try again, NextRetryDelay the
-// node's next wait (interval, backoff, jitter, hints), the message and the
-// details saying the polls so far and the last status; a final status, or a
+// node's next wait (interval, backoff, jitter, hints), its message saying
+// the polls so far and the last status; a final status, or a
 // budget that ran out, ends the activity as in activity mode. A poll that
 // fails is retried PollTries times in a row.
 //
@@ -97,8 +97,10 @@ func (a *Activities) nextPoll(in PollUntilDoneInput, st httpnode.PollState, why 
 	if errType != "" {
 		return temporal.NewNonRetryableApplicationError(msg, errType, nil, st)
 	}
+	// no details: the state is in the try number and the heartbeat, and the
+	// failure of every try is written to the server
 	return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s; the next poll in %s", why, wait.Round(time.Millisecond)), ErrStillPending,
-		temporal.ApplicationErrorOptions{NextRetryDelay: wait, Details: []any{st}})
+		temporal.ApplicationErrorOptions{NextRetryDelay: wait})
 }
 
 // retryState is the polling state at the start of try attempt: the last

@@ -42,15 +42,7 @@ func tries(t *testing.T, in PollUntilDoneInput) (out PollUntilDoneOutput, err er
 // the next after the node's wait; a final status ends it; the heartbeat is
 // recorded only when the status changes.
 func TestPollByRetry_PollsByRetries(t *testing.T) {
-	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		status := map[bool]string{true: "PROCESSING", false: "RUNNING"}[n.Add(1) <= 2]
-		if n.Load() >= 5 {
-			status = "SUCCESS"
-		}
-		_, _ = w.Write([]byte(`{"status": "` + status + `"}`))
-	}))
-	defer srv.Close()
+	srv, n := sequenceServer(t, "PROCESSING", "PROCESSING", "RUNNING", "RUNNING", "SUCCESS")
 	check := checkInput(srv.URL)
 	check.Pending = []string{"PROCESSING", "RUNNING"}
 	cb := fastCallback(httpnode.Callback{})

@@ -200,65 +200,46 @@ func TestHTTPNode_ContinueAsNewKeepsTheResult(t *testing.T) {
 	require.Less(t, len(last.Events), 40, "each run's history stays small")
 }
 
-// In activity mode the polls happen inside one heartbeating activity: the
-// history does not grow with the number of polls.
-func TestHTTPNode_ActivityModeAddsNoEventsPerPoll(t *testing.T) {
-	f := newFixture(t)
-	f.startWorker(t)
-	events := map[int]int{}
-	for _, polls := range []int{1, 4} {
-		node := f.node(fmt.Sprintf(`{"polls": %d}`, polls))
-		node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "activity",
-			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
-		run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint("activity-mode-", polls), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
-		require.NoError(t, err)
-		res := resultOf(t, run)
-		require.Equal(t, httpnode.StatusSucceeded, res.Status)
-		require.Equal(t, polls, res.Polls)
-		require.Equal(t, "SUCCESS", res.CallbackStatus)
-		events[polls] = len(f.history(t, run).Events)
-	}
-	require.Equal(t, events[1], events[4], "0 history events per poll")
-	t.Logf("activity mode: %d events for a node with 1 poll and with 4", events[4])
-}
-
-// Retry mode polls by the retries of one activity: the same history for 1
-// poll and for 4, the polls counted in the result, and describe shows the
+// In activity mode the polls happen inside one heartbeating activity, in
+// retry mode they are one activity's retries: either way the history does
+// not grow with the number of polls. In retry mode describe shows the
 // wait's progress in the pending activity's last failure.
-func TestHTTPNode_RetryModePollsByRetries(t *testing.T) {
+func TestHTTPNode_ActivityAndRetryModesAddNoEventsPerPoll(t *testing.T) {
 	f := newFixture(t)
 	f.startWorker(t)
-	events := map[int]int{}
-	for _, polls := range []int{1, 4} {
-		node := f.node(fmt.Sprintf(`{"polls": %d}`, polls))
-		node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "retry",
-			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
-		run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint("retry-mode-", polls), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
-		require.NoError(t, err)
-		var lastFailure string
-		if polls == 4 {
-			require.Eventually(t, func() bool {
-				d, err := f.c.DescribeWorkflowExecution(context.Background(), run.GetID(), run.GetRunID())
-				require.NoError(t, err)
-				for _, pa := range d.GetPendingActivities() {
-					lastFailure = pa.GetLastFailure().GetMessage()
-				}
-				return strings.Contains(lastFailure, `still "PROCESSING" after poll 2`)
-			}, 20*time.Second, 100*time.Millisecond, "describe shows the polls so far: %q", lastFailure)
+	for _, mode := range []string{"activity", "retry"} {
+		events := map[int]int{}
+		for _, polls := range []int{1, 4} {
+			node := f.node(fmt.Sprintf(`{"polls": %d}`, polls))
+			node = withFields(t, node, `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "`+mode+`",
+				"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
+			run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint(mode, "-mode-", polls), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
+			require.NoError(t, err)
+			if mode == "retry" && polls == 4 {
+				var lastFailure string
+				require.Eventually(t, func() bool {
+					d, err := f.c.DescribeWorkflowExecution(context.Background(), run.GetID(), run.GetRunID())
+					require.NoError(t, err)
+					for _, pa := range d.GetPendingActivities() {
+						lastFailure = pa.GetLastFailure().GetMessage()
+					}
+					return strings.Contains(lastFailure, `still "PROCESSING" after poll 2`)
+				}, 20*time.Second, 100*time.Millisecond, "describe shows the polls so far: %q", lastFailure)
+			}
+			res := resultOf(t, run)
+			require.Equal(t, httpnode.StatusSucceeded, res.Status)
+			require.Equal(t, polls, res.Polls)
+			require.Equal(t, "SUCCESS", res.CallbackStatus)
+			hist := f.history(t, run)
+			events[polls] = len(hist.Events)
+			require.NotContains(t, payloadText(hist), jobToken)
+			if mode == "retry" && polls == 4 {
+				record(t, "retry_mode_success.json", hist)
+			}
 		}
-		res := resultOf(t, run)
-		require.Equal(t, httpnode.StatusSucceeded, res.Status)
-		require.Equal(t, polls, res.Polls)
-		require.Equal(t, "SUCCESS", res.CallbackStatus)
-		hist := f.history(t, run)
-		events[polls] = len(hist.Events)
-		require.NotContains(t, payloadText(hist), jobToken)
-		if polls == 4 {
-			record(t, "retry_mode_success.json", hist)
-		}
+		require.Equal(t, events[1], events[4], "%s mode: 0 history events per poll", mode)
+		t.Logf("%s mode: %d events for a node with 1 poll and with 4", mode, events[4])
 	}
-	require.Equal(t, events[1], events[4], "0 history events per poll")
-	t.Logf("retry mode: %d events for a node with 1 poll and with 4", events[4])
 }
 
 // An activity-mode wait polling every second heartbeats once per
