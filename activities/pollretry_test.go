@@ -19,7 +19,7 @@ import (
 // before, carrying the heartbeat, until one does not fail with
 // StillPending; it returns the outcome, the StillPending delays and the
 // heartbeats recorded.
-func tries(t *testing.T, in PollUntilDoneInput) (out PollUntilDoneOutput, err error, delays []time.Duration, beats int) {
+func tries(t *testing.T, in PollUntilDoneInput) (out PollUntilDoneOutput, delays []time.Duration, beats int, err error) {
 	t.Helper()
 	defer func(record func(context.Context, httpnode.PollState)) { recordHeartbeat = record }(recordHeartbeat)
 	var saved *httpnode.PollState
@@ -29,7 +29,7 @@ func tries(t *testing.T, in PollUntilDoneInput) (out PollUntilDoneOutput, err er
 		out, err = newActivities().pollTry(context.Background(), in, st, attempt)
 		var app *temporal.ApplicationError
 		if !errors.As(err, &app) || app.Type() != ErrStillPending {
-			return out, err, delays, beats
+			return out, delays, beats, err
 		}
 		require.False(t, app.NonRetryable())
 		delays = append(delays, app.NextRetryDelay())
@@ -46,7 +46,7 @@ func TestPollByRetry_PollsByRetries(t *testing.T) {
 	check := checkInput(srv.URL)
 	check.Pending = []string{"PROCESSING", "RUNNING"}
 	cb := fastCallback(httpnode.Callback{})
-	out, err, delays, beats := tries(t, PollUntilDoneInput{Check: check, Callback: cb, Seed: "s", Deadline: time.Now().Add(time.Minute), PollTries: 3})
+	out, delays, beats, err := tries(t, PollUntilDoneInput{Check: check, Callback: cb, Seed: "s", Deadline: time.Now().Add(time.Minute), PollTries: 3})
 	require.NoError(t, err)
 	require.Equal(t, OutcomeSuccess, out.Last.Outcome)
 	require.Equal(t, 5, out.State.Polls, "the try number counts the polls")
@@ -68,7 +68,7 @@ func TestPollByRetry_FailuresAndBudgets(t *testing.T) {
 		http.Error(w, "busy", http.StatusServiceUnavailable)
 	}))
 	defer failing.Close()
-	out, err, _, _ := tries(t, PollUntilDoneInput{Check: checkInput(failing.URL), Callback: fastCallback(httpnode.Callback{}), Deadline: time.Now().Add(time.Minute), PollTries: 3})
+	out, _, _, err := tries(t, PollUntilDoneInput{Check: checkInput(failing.URL), Callback: fastCallback(httpnode.Callback{}), Deadline: time.Now().Add(time.Minute), PollTries: 3})
 	var app *temporal.ApplicationError
 	require.ErrorAs(t, err, &app)
 	require.Equal(t, httpnode.ErrHTTPStatus, app.Type())
@@ -77,7 +77,7 @@ func TestPollByRetry_FailuresAndBudgets(t *testing.T) {
 	require.Equal(t, 3, out.State.Failures)
 
 	srv, _ := statusServer(t, 1000, "SUCCESS")
-	_, err, _, _ = tries(t, PollUntilDoneInput{Check: checkInput(srv.URL), Callback: fastCallback(httpnode.Callback{MaxPolls: 4}), Deadline: time.Now().Add(time.Minute), PollTries: 3})
+	_, _, _, err = tries(t, PollUntilDoneInput{Check: checkInput(srv.URL), Callback: fastCallback(httpnode.Callback{MaxPolls: 4}), Deadline: time.Now().Add(time.Minute), PollTries: 3})
 	require.ErrorAs(t, err, &app)
 	require.Equal(t, httpnode.ErrPollBudgetExceeded, app.Type())
 	var st httpnode.PollState
