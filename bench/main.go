@@ -128,8 +128,11 @@ func runWorker(ctx context.Context, o options) error {
 	}
 	defer c.Close()
 	worker.SetStickyWorkflowCacheSize(o.stickyCache)
-	w := worker.New(c, o.taskQueue, worker.Options{MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle})
-	workflows.Register(w, activities.New(nil, loopbackOnly))
+	w, waits := workflows.NewWorkers(c, o.taskQueue, worker.Options{}, activities.New(nil, loopbackOnly), 5000)
+	if err := waits.Start(); err != nil {
+		return err
+	}
+	defer waits.Stop()
 	registerBare(w)
 	registerCostBaselines(w)
 	if err := w.Start(); err != nil {

@@ -64,8 +64,17 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) startWorker(t *testing.T) worker.Worker {
 	t.Helper()
-	w := worker.New(f.c, f.taskQueue, worker.Options{MaxHeartbeatThrottleInterval: activities.HeartbeatThrottle}) // as the worker's
-	workflows.Register(w, activities.New(nodeSecrets, testutil.Loopback))
+	return f.startWorkers(t, worker.Options{})
+}
+
+// startWorkers starts the fixture's workers as the worker process does:
+// the node's and its activity-mode waits' (stopped with the test); it
+// returns the node's.
+func (f *fixture) startWorkers(t *testing.T, opts worker.Options) worker.Worker {
+	t.Helper()
+	w, waits := workflows.NewWorkers(f.c, f.taskQueue, opts, activities.New(nodeSecrets, testutil.Loopback), 1000)
+	require.NoError(t, waits.Start())
+	t.Cleanup(waits.Stop)
 	require.NoError(t, w.Start())
 	return w
 }

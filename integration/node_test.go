@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/httpnode/httpnode/activities"
@@ -240,6 +241,23 @@ func TestHTTPNode_ActivityAndRetryModesAddNoEventsPerPoll(t *testing.T) {
 		require.Equal(t, events[1], events[4], "%s mode: 0 history events per poll", mode)
 		t.Logf("%s mode: %d events for a node with 1 poll and with 4", mode, events[4])
 	}
+}
+
+// Activity-mode waits run on a task queue of their own with slots of their
+// own: on a worker whose main queue has one activity slot, every node's main
+// request is sent while the waits go on.
+func TestHTTPNode_ActivityModeWaitsKeepOffRequestSlots(t *testing.T) {
+	f := newFixture(t)
+	f.startWorkers(t, worker.Options{MaxConcurrentActivityExecutionSize: 1})
+	for i := range 3 {
+		node := withFields(t, f.node(`{"polls": 30}`), `{"callback": {"url": "`+f.url+`/status", "interval": "1s", "mode": "activity",
+			"auth": {"type": "bearer", "token": "${secret.JOB_TOKEN}"}}}`)
+		run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: fmt.Sprint("waits-apart-", i), TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
+		require.NoError(t, err)
+		defer func() { _ = f.c.TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test over") }()
+	}
+	require.Eventually(t, func() bool { return f.jobs.Submissions() == 3 }, 15*time.Second, 100*time.Millisecond,
+		"every main request is sent while the 30 s waits go on (%d sent)", f.jobs.Submissions())
 }
 
 // An activity-mode wait polling every second heartbeats once per

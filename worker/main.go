@@ -49,6 +49,7 @@ type config struct {
 	outbound         outbound.Options
 	taskQueue        string
 	maxActivities    int
+	maxWaits         int
 	maxWorkflowTasks int
 	stopTimeout      time.Duration
 	logLevel         string
@@ -73,6 +74,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	c.outbound.Register(fs)
 	fs.StringVar(&c.taskQueue, "task-queue", workflows.TaskQueue, "task queue to poll (HTTPNODE_TASK_QUEUE)")
 	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "requests and polls in flight at once (HTTPNODE_MAX_CONCURRENT_ACTIVITIES)")
+	fs.IntVar(&c.maxWaits, "max-concurrent-waits", 5000, "activity-mode waits at once, on their own task queue <task-queue>-waits, apart from --max-concurrent-activities (HTTPNODE_MAX_CONCURRENT_WAITS)")
 	fs.IntVar(&c.maxWorkflowTasks, "max-concurrent-workflow-tasks", 100, "workflow tasks at once (HTTPNODE_MAX_CONCURRENT_WORKFLOW_TASKS)")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may finish (HTTPNODE_STOP_TIMEOUT)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (HTTPNODE_LOG_LEVEL)")
@@ -98,8 +100,8 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	if c.readinessGrace <= 0 {
 		return c, errors.New("--readiness-grace must be positive (e.g. 15s)")
 	}
-	if c.maxActivities < 1 || c.maxWorkflowTasks < 1 || c.stickyCache < 1 {
-		return c, errors.New("--max-concurrent-activities, --max-concurrent-workflow-tasks and --sticky-cache-size must be at least 1")
+	if c.maxActivities < 1 || c.maxWaits < 1 || c.maxWorkflowTasks < 1 || c.stickyCache < 1 {
+		return c, errors.New("--max-concurrent-activities, --max-concurrent-waits, --max-concurrent-workflow-tasks and --sticky-cache-size must be at least 1")
 	}
 	return c, nil
 }
@@ -186,19 +188,22 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	}
 	acts.StuckAttribute = activities.HasStuckAttribute(ctx, c, cfg.conn.Namespace)
 	worker.SetStickyWorkflowCacheSize(cfg.stickyCache)
-	w := worker.New(c, cfg.taskQueue, worker.Options{
+	w, waits := workflows.NewWorkers(c, cfg.taskQueue, worker.Options{
 		MaxConcurrentActivityExecutionSize:     cfg.maxActivities,
 		MaxConcurrentWorkflowTaskExecutionSize: cfg.maxWorkflowTasks,
 		WorkerStopTimeout:                      cfg.stopTimeout,
-		MaxHeartbeatThrottleInterval:           activities.HeartbeatThrottle,
-	})
-	workflows.Register(w, acts)
+	}, acts, cfg.maxWaits)
+	if err := waits.Start(); err != nil {
+		logger.Error().Err(err).Msg("worker did not start")
+		return exitFailure
+	}
+	defer waits.Stop()
 	if err := w.Start(); err != nil {
 		logger.Error().Err(err).Msg("worker did not start")
 		return exitFailure
 	}
 	logger.Info().Str("address", cfg.conn.Address).Str("namespace", cfg.conn.Namespace).
-		Str("taskQueue", cfg.taskQueue).Bool("stuckSearchAttribute", acts.StuckAttribute).Msg("worker started")
+		Str("taskQueue", cfg.taskQueue).Str("waitsTaskQueue", workflows.WaitsQueue(cfg.taskQueue)).Bool("stuckSearchAttribute", acts.StuckAttribute).Msg("worker started")
 	hs.start(ctx, c)
 	if ready != nil {
 		ready()

@@ -172,6 +172,7 @@ func (r *nodeRun) activityWait(ctx workflow.Context) *wait {
 	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
 	_, heartbeatTimeout := activities.PollHeartbeat(cb.Interval.D())
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           WaitsQueue(workflow.GetInfo(ctx).TaskQueueName),
 		StartToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
 		HeartbeatTimeout:    heartbeatTimeout,
 		// a lost worker or a transient poll failure resumes from the last heartbeat

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,4 +22,34 @@ const ProgressQuery = "progress"
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
 	w.RegisterActivity(a)
+}
+
+// WaitsQueue is the task queue of the activity-mode waits of nodes on
+// taskQueue. A wait holds its activity slot for as long as it waits: on a
+// queue of their own, with a slot budget of their own (the worker's
+// --max-concurrent-waits), waits never take the slots that main requests
+// and the other modes' polls need.
+func WaitsQueue(taskQueue string) string { return taskQueue + "-waits" }
+
+// RegisterWaits registers the activity of activity-mode waits, on a worker
+// of WaitsQueue.
+func RegisterWaits(w worker.Registry, a *activities.Activities) {
+	w.RegisterActivityWithOptions(a.PollUntilDone, activity.RegisterOptions{Name: "PollUntilDone"})
+}
+
+// NewWorkers makes the two workers of a task queue: the workflow and its
+// activities on taskQueue with opts, and activity-mode waits on
+// WaitsQueue(taskQueue) with at most maxWaits at once. Both send
+// heartbeats at most every activities.HeartbeatThrottle.
+func NewWorkers(c client.Client, taskQueue string, opts worker.Options, a *activities.Activities, maxWaits int) (main, waits worker.Worker) {
+	opts.MaxHeartbeatThrottleInterval = activities.HeartbeatThrottle
+	main = worker.New(c, taskQueue, opts)
+	Register(main, a)
+	waitOpts := worker.Options{
+		MaxConcurrentActivityExecutionSize: maxWaits, DisableWorkflowWorker: true,
+		WorkerStopTimeout: opts.WorkerStopTimeout, MaxHeartbeatThrottleInterval: opts.MaxHeartbeatThrottleInterval,
+	}
+	waits = worker.New(c, WaitsQueue(taskQueue), waitOpts)
+	RegisterWaits(waits, a)
+	return main, waits
 }
