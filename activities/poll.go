@@ -67,11 +67,8 @@ type PollUntilDoneOutput struct {
 // failures carry the state in their details.
 func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (PollUntilDoneOutput, error) {
 	st := in.State
-	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
-		var saved httpnode.PollState
-		if activity.GetHeartbeatDetails(ctx, &saved) == nil {
-			st = saved
-		}
+	if saved := savedState(ctx); saved != nil {
+		st = *saved
 	}
 	cb := in.Callback
 	every, _ := PollHeartbeat(cb.Interval.D())
@@ -91,24 +88,47 @@ func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (
 			hb.set(st, true) // the retry resumes with this poll counted
 			return PollUntilDoneOutput{State: st}, err
 		}
-		now := time.Now()
-		was := st.LastStatus
-		st.Observe(out.Status, out.NextInterval, now)
-		if out.Outcome != OutcomePending {
-			return PollUntilDoneOutput{Last: out, State: st}, nil
+		before := st
+		if final, err := observe(ctx, in, &st, out); final || err != nil {
+			return PollUntilDoneOutput{Last: out, State: st}, err
 		}
-		changed := st.LastStatus != was
-		if cb.StuckNow(st, now) {
-			if cb.FailWhenStuck {
-				return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(cb.StuckMessage(st, in.TaskID, now), httpnode.ErrRemoteStuck, nil, st)
-			}
-			st.Stuck, changed = true, true // StuckNow is true once
-			if activity.IsActivity(ctx) {
-				activity.GetLogger(ctx).Warn("remote job looks stuck", "taskId", in.TaskID, "status", st.LastStatus, "polls", st.SamePolls)
-			}
-		}
-		hb.set(st, changed)
+		hb.set(st, st.LastStatus != before.LastStatus || st.Stuck != before.Stuck)
 	}
+}
+
+// observe takes one poll's answer into st: it reports whether the status
+// is final, fails a stuck job with failWhenStuck, and flags (and logs) it
+// stuck otherwise.
+func observe(ctx context.Context, in PollUntilDoneInput, st *httpnode.PollState, out CheckStatusOutput) (final bool, err error) {
+	cb, now := in.Callback, time.Now()
+	st.Observe(out.Status, out.NextInterval, now)
+	if out.Outcome != OutcomePending {
+		return true, nil
+	}
+	if !cb.StuckNow(*st, now) {
+		return false, nil
+	}
+	if cb.FailWhenStuck {
+		return false, temporal.NewNonRetryableApplicationError(cb.StuckMessage(*st, in.TaskID, now), httpnode.ErrRemoteStuck, nil, *st)
+	}
+	st.Stuck = true // StuckNow is true once
+	if activity.IsActivity(ctx) {
+		activity.GetLogger(ctx).Warn("remote job looks stuck", "taskId", in.TaskID, "status", st.LastStatus, "polls", st.SamePolls)
+	}
+	return false, nil
+}
+
+// savedState is the PollState of the wait's last heartbeat, which a retry
+// of its activity resumes from; nil before any.
+func savedState(ctx context.Context) *httpnode.PollState {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return nil
+	}
+	var saved httpnode.PollState
+	if activity.GetHeartbeatDetails(ctx, &saved) != nil {
+		return nil
+	}
+	return &saved
 }
 
 // sleep waits d, or until ctx ends.

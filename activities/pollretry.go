@@ -33,26 +33,17 @@ const ErrStillPending = "StillPending"
 // interval hint, a failed poll, stuck), so the common poll costs no
 // heartbeat.
 func (a *Activities) PollByRetry(ctx context.Context, in PollUntilDoneInput) (PollUntilDoneOutput, error) {
-	st, attempt := in.State, 1
+	attempt := 1
 	if activity.IsActivity(ctx) {
 		attempt = int(activity.GetInfo(ctx).Attempt)
-		var saved *httpnode.PollState
-		if activity.HasHeartbeatDetails(ctx) {
-			saved = &httpnode.PollState{}
-			if activity.GetHeartbeatDetails(ctx, saved) != nil {
-				saved = nil
-			}
-		}
-		st = retryState(in.State, saved, attempt)
 	}
-	return a.pollTry(ctx, in, st, attempt)
+	return a.pollTry(ctx, in, retryState(in.State, savedState(ctx), attempt), attempt)
 }
 
 // pollTry is try attempt of PollByRetry, the polling state st.
 func (a *Activities) pollTry(ctx context.Context, in PollUntilDoneInput, st httpnode.PollState, attempt int) (PollUntilDoneOutput, error) {
-	cb := in.Callback
 	if attempt == 1 {
-		return PollUntilDoneOutput{State: st}, a.nextPoll(in, st, "waiting for poll 1")
+		return PollUntilDoneOutput{State: st}, nextPoll(in, st, "waiting for poll 1")
 	}
 	before := st
 	out, err := a.CheckStatus(ctx, in.Check)
@@ -67,32 +58,21 @@ func (a *Activities) pollTry(ctx context.Context, in PollUntilDoneInput, st http
 			return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(err.Error(), errType(err), nil, st)
 		}
 		recordHeartbeat(ctx, st)
-		return PollUntilDoneOutput{State: st}, a.nextPoll(in, st, fmt.Sprintf("poll %d failed (%d in a row): %v", st.Polls, st.Failures, err))
+		return PollUntilDoneOutput{State: st}, nextPoll(in, st, fmt.Sprintf("poll %d failed (%d in a row): %v", st.Polls, st.Failures, err))
 	}
-	now := time.Now()
 	st.Failures = 0
-	st.Observe(out.Status, out.NextInterval, now)
-	if out.Outcome != OutcomePending {
-		return PollUntilDoneOutput{Last: out, State: st}, nil
-	}
-	if cb.StuckNow(st, now) {
-		if cb.FailWhenStuck {
-			return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(cb.StuckMessage(st, in.TaskID, now), httpnode.ErrRemoteStuck, nil, st)
-		}
-		st.Stuck = true
-		if activity.IsActivity(ctx) {
-			activity.GetLogger(ctx).Warn("remote job looks stuck", "taskId", in.TaskID, "status", st.LastStatus, "polls", st.SamePolls)
-		}
+	if final, err := observe(ctx, in, &st, out); final || err != nil {
+		return PollUntilDoneOutput{Last: out, State: st}, err
 	}
 	if st.LastStatus != before.LastStatus || st.NextHint != before.NextHint || st.Stuck != before.Stuck || before.Failures != 0 {
 		recordHeartbeat(ctx, st)
 	}
-	return PollUntilDoneOutput{State: st}, a.nextPoll(in, st, fmt.Sprintf("still %q after poll %d", st.LastStatus, st.Polls))
+	return PollUntilDoneOutput{State: st}, nextPoll(in, st, fmt.Sprintf("still %q after poll %d", st.LastStatus, st.Polls))
 }
 
 // nextPoll is the failure that schedules the next poll: StillPending after
 // the node's next wait, or the budget's error that ends the wait.
-func (a *Activities) nextPoll(in PollUntilDoneInput, st httpnode.PollState, why string) error {
+func nextPoll(in PollUntilDoneInput, st httpnode.PollState, why string) error {
 	wait, errType, msg := in.Callback.BeforePoll(st, time.Now(), in.Deadline, in.Seed)
 	if errType != "" {
 		return temporal.NewNonRetryableApplicationError(msg, errType, nil, st)

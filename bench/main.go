@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -36,7 +35,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/httpnode/httpnode/activities"
@@ -112,17 +110,13 @@ func main() {
 	}
 }
 
-func quietLogger() log.Logger {
-	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-}
-
 // runWorker is the measured worker: the node's registration plus the bare
 // workflow, until the parent closes stdin.
 func runWorker(ctx context.Context, o options) error {
 	if strings.HasPrefix(o.taskQueue, "bench-memory") {
 		runtime.MemProfileRate = 4096 // a heap profile detailed enough to read per node (it slows allocation: memory runs only)
 	}
-	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: quietLogger()})
+	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: serverproc.Quiet()})
 	if err != nil {
 		return err
 	}
@@ -253,7 +247,7 @@ func runBench(ctx context.Context, o options, out io.Writer) error {
 		return nil
 	}
 	if o.address == "" {
-		port, err := freePort()
+		port, err := serverproc.FreePort()
 		if err != nil {
 			return err
 		}
@@ -265,7 +259,7 @@ func runBench(ctx context.Context, o options, out io.Writer) error {
 		o.address = srv.Address
 		fmt.Fprintf(os.Stderr, "in-process Temporal server on %s (in memory)\n", o.address)
 	}
-	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: quietLogger()})
+	c, err := client.Dial(client.Options{HostPort: o.address, Namespace: o.namespace, Logger: serverproc.Quiet()})
 	if err != nil {
 		return err
 	}
@@ -295,20 +289,6 @@ func (t *table) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
 	}
 	_ = tw.Flush()
-}
-
-func freePort() (int, error) {
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		p := l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
-		if p < 65000 {
-			return p, nil
-		}
-	}
 }
 
 // serve runs h on a loopback port until ctx ends and returns its URL.

@@ -167,22 +167,17 @@ func (r *nodeRun) pollOnce(ctx workflow.Context) error {
 // per poll, at the cost of per-poll visibility (the activity's heartbeat
 // shows the last status) and of an activity slot held for the whole wait.
 func (r *nodeRun) activityWait(ctx workflow.Context) *wait {
-	cb, cur, check := r.node.Callback, &r.st.Current, &r.check.in
-	poll := check.Request.Request()
-	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
-	_, heartbeatTimeout := activities.PollHeartbeat(cb.Interval.D())
+	in, bound, poll := r.waitInActivity(ctx)
+	_, heartbeatTimeout := activities.PollHeartbeat(in.Callback.Interval.D())
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           WaitsQueue(workflow.GetInfo(ctx).TaskQueueName),
-		StartToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
+		StartToCloseTimeout: bound,
 		HeartbeatTimeout:    heartbeatTimeout,
 		// a lost worker or a transient poll failure resumes from the last heartbeat
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
-		Summary:     fmt.Sprintf("poll until final: %s %s", poll.Method, httpnode.RedactURL(poll.URL)),
+		Summary:     "poll until final: " + poll,
 	})
-	f := workflow.ExecuteActivity(actx, a.PollUntilDone, activities.PollUntilDoneInput{
-		Check: *check, Callback: *cb, Seed: r.check.seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID,
-	})
-	return &wait{future: f, out: &activities.PollUntilDoneOutput{}}
+	return &wait{future: workflow.ExecuteActivity(actx, a.PollUntilDone, in), out: &activities.PollUntilDoneOutput{}}
 }
 
 // retryWait polls by the retries of one activity (see
@@ -190,21 +185,30 @@ func (r *nodeRun) activityWait(ctx workflow.Context) *wait {
 // between polls; describe shows the polls so far and the last status in the
 // pending activity's attempt and last failure.
 func (r *nodeRun) retryWait(ctx workflow.Context) *wait {
-	cb, cur, check := r.node.Callback, &r.st.Current, &r.check.in
-	poll := check.Request.Request()
-	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	in, bound, poll := r.waitInActivity(ctx)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// the budgets end the wait first (PollDeadlineExceeded); this only bounds it
-		ScheduleToCloseTimeout: max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute,
-		StartToCloseTimeout:    cb.Timeout.D() + 30*time.Second,
+		ScheduleToCloseTimeout: bound,
+		StartToCloseTimeout:    in.Callback.Timeout.D() + 30*time.Second,
 		// every retry's delay is the try's NextRetryDelay: the node's next wait
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 1},
-		Summary:     fmt.Sprintf("poll by retries: %s %s", poll.Method, httpnode.RedactURL(poll.URL)),
+		Summary:     "poll by retries: " + poll,
 	})
-	f := workflow.ExecuteActivity(actx, a.PollByRetry, activities.PollUntilDoneInput{
+	return &wait{future: workflow.ExecuteActivity(actx, a.PollByRetry, in), out: &activities.PollUntilDoneOutput{}}
+}
+
+// waitInActivity is the input of a wait made by one activity (activity and
+// retry modes), the bound of its whole length (the poll deadline, and a
+// poll's timeout with some slack), and its poll for the summary; the
+// progress says the node waits.
+func (r *nodeRun) waitInActivity(ctx workflow.Context) (in activities.PollUntilDoneInput, bound time.Duration, poll string) {
+	cb, cur, check := r.node.Callback, &r.st.Current, &r.check.in
+	r.progress = Progress{Phase: PhaseWaiting, Attempt: r.st.Attempt, Polls: cur.Polls, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	in = activities.PollUntilDoneInput{
 		Check: *check, Callback: *cb, Seed: r.check.seed, Deadline: cur.PollDeadline, State: cur.PollState, TaskID: cur.TaskID, PollTries: PollTries,
-	})
-	return &wait{future: f, out: &activities.PollUntilDoneOutput{}}
+	}
+	sent := check.Request.Request()
+	return in, max(cur.PollDeadline.Sub(workflow.Now(ctx)), 0) + cb.Timeout.D() + time.Minute, sent.Method + " " + httpnode.RedactURL(sent.URL)
 }
 
 // polledInActivity takes the outcome of an activity-mode wait: out, or

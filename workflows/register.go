@@ -31,12 +31,6 @@ func Register(w worker.Registry, a *activities.Activities) {
 // and the other modes' polls need.
 func WaitsQueue(taskQueue string) string { return taskQueue + "-waits" }
 
-// RegisterWaits registers the activity of activity-mode waits, on a worker
-// of WaitsQueue.
-func RegisterWaits(w worker.Registry, a *activities.Activities) {
-	w.RegisterActivityWithOptions(a.PollUntilDone, activity.RegisterOptions{Name: "PollUntilDone"})
-}
-
 // NewWorkers makes the two workers of a task queue: the workflow and its
 // activities on taskQueue with opts, and activity-mode waits on
 // WaitsQueue(taskQueue) with at most maxWaits at once. Both send
@@ -50,6 +44,6 @@ func NewWorkers(c client.Client, taskQueue string, opts worker.Options, a *activ
 		WorkerStopTimeout: opts.WorkerStopTimeout, MaxHeartbeatThrottleInterval: opts.MaxHeartbeatThrottleInterval,
 	}
 	waits = worker.New(c, WaitsQueue(taskQueue), waitOpts)
-	RegisterWaits(waits, a)
+	waits.RegisterActivityWithOptions(a.PollUntilDone, activity.RegisterOptions{Name: "PollUntilDone"})
 	return main, waits
 }
