@@ -32,6 +32,10 @@ type Activities struct {
 	// Callbacks mints the ${callbackUrl} of push nodes; nil when the worker
 	// serves no callback receiver.
 	Callbacks *callbackurl.Minter
+	// DefaultWaitMode is how a node whose callback names no mode waits
+	// (worker --default-wait-mode; empty or timer: timer mode). SendRequest
+	// answers it, so that the mode of every wait is in history.
+	DefaultWaitMode string
 }
 
 // StuckSearchAttribute is the Bool search attribute set on stuck nodes when
@@ -59,12 +63,17 @@ type SendRequestInput struct {
 	// each is checked for its destination before the main request is sent,
 	// so that a node whose later requests could not be sent sends nothing.
 	Secrets []httpnode.SecretUse `json:"secrets,omitempty"`
+	// WaitMode asks for the worker's default wait mode: the node has a
+	// callback that names no mode.
+	WaitMode bool `json:"waitMode,omitempty"`
 }
 
-// SendRequestOutput is the request as sent (secrets masked) and the response.
+// SendRequestOutput is the request as sent (secrets masked) and the
+// response, and the worker's default wait mode when asked and not timer.
 type SendRequestOutput struct {
 	Sent     httpnode.SentRequest `json:"sent"`
 	Response httpnode.Response    `json:"response"`
+	WaitMode string               `json:"waitMode,omitempty"`
 }
 
 // Header names of the idempotency key.
@@ -92,6 +101,9 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 		return SendRequestOutput{}, err
 	}
 	out := SendRequestOutput{Sent: ex.Sent, Response: ex.Response}
+	if in.WaitMode && a.DefaultWaitMode != httpnode.ModeTimer {
+		out.WaitMode = a.DefaultWaitMode
+	}
 	logExchange(ctx, "request sent", ex)
 	return out, checkStatus("request", r, ex, out)
 }

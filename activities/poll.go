@@ -11,33 +11,13 @@ import (
 	"github.com/httpnode/httpnode/httpnode"
 )
 
-// An activity-mode wait heartbeats its PollState when the remote status
-// changes and otherwise once per period, derived from the poll interval:
-// the interval, within [MinPollHeartbeat, MaxPollHeartbeat]. A waiting node
-// so costs the server one call per period, what `describe` shows of it is
-// at most one period old, and a lost worker's wait is taken up again, from
-// its last heartbeat, after the heartbeat timeout: the period and
-// pollHeartbeatSlack.
-const (
-	MinPollHeartbeat   = 10 * time.Second
-	MaxPollHeartbeat   = time.Minute
-	pollHeartbeatSlack = 10 * time.Second
-)
-
 // HeartbeatThrottle is the worker's MaxHeartbeatThrottleInterval. The SDK
 // sends one heartbeat, then holds the activity's next ones until a window
 // of 0.8 × its heartbeat timeout, capped by this, has passed, and sends the
-// last held. Capped at half of MinPollHeartbeat, a wait's period heartbeat
-// always finds the window over and is sent when made, and a status change
-// is sent within it.
-const HeartbeatThrottle = MinPollHeartbeat / 2
-
-// PollHeartbeat is the heartbeat period and heartbeat timeout of a wait in
-// activity mode that polls every interval.
-func PollHeartbeat(interval time.Duration) (every, timeout time.Duration) {
-	every = min(max(interval, MinPollHeartbeat), MaxPollHeartbeat)
-	return every, every + pollHeartbeatSlack
-}
+// last held. Capped at half of httpnode.MinPollHeartbeat, a wait's period
+// heartbeat (see httpnode.PollHeartbeat) always finds the window over and
+// is sent when made, and a status change is sent within it.
+const HeartbeatThrottle = httpnode.MinPollHeartbeat / 2
 
 // PollUntilDoneInput is a whole wait in activity mode: the poll, the
 // callback's rules (defaults applied), the jitter seed, the poll deadline and
@@ -71,7 +51,7 @@ func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (
 		st = *saved
 	}
 	cb := in.Callback
-	every, _ := PollHeartbeat(cb.Interval.D())
+	every, _ := httpnode.PollHeartbeat(cb.Interval.D())
 	hb := startHeartbeats(ctx, every, st)
 	defer hb.stop()
 	for {
@@ -83,7 +63,7 @@ func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (
 			return PollUntilDoneOutput{State: st}, err
 		}
 		out, err := a.CheckStatus(ctx, in.Check)
-		st.Polls++
+		st.Polls, st.LastPoll = st.Polls+1, time.Now() // the next wait runs from here, on this worker or another
 		if err != nil {
 			hb.set(st, true) // the retry resumes with this poll counted
 			return PollUntilDoneOutput{State: st}, err

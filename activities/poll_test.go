@@ -87,6 +87,27 @@ func TestPollUntilDone_ResumesFromHeartbeat(t *testing.T) {
 	require.Equal(t, OutcomeFailure, out.Last.Outcome)
 }
 
+// A wait resumed on another worker polls when its next poll was due: at
+// once when that has passed, not an interval after it resumed (which would
+// be past the deadline here).
+func TestPollUntilDone_ResumesWhenTheNextPollWasDue(t *testing.T) {
+	srv, _ := statusServer(t, 1, "SUCCESS")
+	cb := fastCallback(httpnode.Callback{})
+	cb.Interval = httpnode.Duration(time.Hour)
+	env := pollEnv(t)
+	env.SetHeartbeatDetails(httpnode.PollState{Polls: 3, LastStatus: "PROCESSING", LastPoll: time.Now().Add(-time.Hour - time.Minute)})
+	began := time.Now()
+	v, err := env.ExecuteActivity(newActivities().PollUntilDone, PollUntilDoneInput{
+		Check: checkInput(srv.URL), Callback: cb, Deadline: time.Now().Add(time.Minute),
+	})
+	require.NoError(t, err, "the poll due a minute ago is made at once")
+	var out PollUntilDoneOutput
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, 4, out.State.Polls)
+	require.Equal(t, OutcomeSuccess, out.Last.Outcome)
+	require.False(t, out.State.LastPoll.Before(began), "the state says when the poll was made")
+}
+
 func TestPollUntilDone_BudgetsAndStuck(t *testing.T) {
 	srv, _ := statusServer(t, 1000, "SUCCESS")
 	cases := []struct {
@@ -152,15 +173,6 @@ func TestPollUntilDone_HeartbeatsOnChange(t *testing.T) {
 	require.Equal(t, 6, beats[2].Polls)
 }
 
-func TestPollHeartbeat(t *testing.T) {
-	for _, c := range []struct{ interval, every, timeout time.Duration }{
-		{time.Second, 10 * time.Second, 20 * time.Second},
-		{30 * time.Second, 30 * time.Second, 40 * time.Second},
-		{5 * time.Minute, time.Minute, 70 * time.Second},
-	} {
-		every, timeout := PollHeartbeat(c.interval)
-		require.Equal(t, c.every, every, c.interval)
-		require.Equal(t, c.timeout, timeout, c.interval)
-	}
-	require.Less(t, HeartbeatThrottle, MinPollHeartbeat, "a period heartbeat finds the SDK's window over")
+func TestHeartbeatThrottle(t *testing.T) {
+	require.Less(t, HeartbeatThrottle, httpnode.MinPollHeartbeat, "a period heartbeat finds the SDK's window over")
 }

@@ -57,12 +57,15 @@ type options struct {
 	costInterval                     time.Duration
 	store                            string
 	ways                             []string
+	// the heartbeat scenario
+	beatIntervals []time.Duration
+	beatWatch     time.Duration
 }
 
 func main() {
 	serverproc.Serve() // the server process of the server-cost scenario
 	var o options
-	var memory, ways string
+	var memory, ways, beats string
 	flag.StringVar(&o.role, "role", "bench", "bench, or worker (internal: the measured worker process)")
 	flag.StringVar(&o.address, "address", "", "Temporal frontend; empty starts an in-process server")
 	flag.StringVar(&o.namespace, "namespace", "default", "namespace")
@@ -81,7 +84,19 @@ func main() {
 	flag.IntVar(&o.costRounds, "cost-rounds", 2, "server-cost scenario: rounds of every way, their order alternating")
 	flag.StringVar(&o.store, "store", "sqlite", "server-cost scenario: the server process's store, sqlite (a file) or postgres (Debian's package, started here)")
 	flag.StringVar(&ways, "ways", strings.Join(costWays, ","), "server-cost scenario: the ways to measure")
+	flag.StringVar(&beats, "heartbeats", "", "the heartbeat scenario: comma-separated poll intervals of activity-mode waits, e.g. 1s,30s,5m (when set, only that scenario runs)")
+	flag.DurationVar(&o.beatWatch, "heartbeat-watch", 6*time.Minute, "heartbeat scenario: how long describe is read before the worker is killed")
 	flag.Parse()
+	for _, f := range strings.Split(beats, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			d, err := time.ParseDuration(f)
+			if err != nil || d < time.Second {
+				fmt.Fprintf(os.Stderr, "bench: --heartbeats: %q is not an interval of 1s or more (e.g. 30s)\n", f)
+				os.Exit(2)
+			}
+			o.beatIntervals = append(o.beatIntervals, d)
+		}
+	}
 	for _, w := range strings.Split(ways, ",") {
 		if w = strings.TrimSpace(w); w != "" {
 			if !slices.Contains(costWays, w) {
@@ -128,7 +143,7 @@ func runWorker(ctx context.Context, o options) error {
 	}
 	defer waits.Stop()
 	registerBare(w)
-	registerCostBaselines(w)
+	registerCostBaselines(w, c)
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -238,9 +253,13 @@ func (c *child) stop() {
 }
 
 func runBench(ctx context.Context, o options, out io.Writer) error {
-	if o.costNodes > 0 {
+	if o.costNodes > 0 || len(o.beatIntervals) > 0 {
 		t := &table{}
-		if err := serverCost(ctx, o, t); err != nil {
+		scenario := serverCost
+		if len(o.beatIntervals) > 0 {
+			scenario = heartbeatCadence
+		}
+		if err := scenario(ctx, o, t); err != nil {
 			return err
 		}
 		t.print(out)

@@ -30,10 +30,13 @@ import (
 // time per 1,000 polls, next to two baselines on the same server: a bare
 // workflow that only sleeps P times in a loop (a timer per "poll", no
 // HTTP), and Temporal's infrequent-polling sample (one activity retried at
-// the interval until the job is done).
+// the interval until the job is done). A third baseline, heartbeat, is an
+// activity that heartbeats P times at the interval, straight to the server
+// (no throttle): the server's cost of one heartbeat, which with the
+// sample's cost of one try gives auto mode's crossover.
 
 // costWays are the ways the scenario knows, in the order it runs them.
-var costWays = []string{"timer", "activity", "retry", "retry-sample", "sleep-loop"}
+var costWays = []string{"timer", "activity", "retry", "auto", "retry-sample", "sleep-loop", "heartbeat"}
 
 // waySpan is one way's round: what the server, its store and the worker
 // spent, the polls made, lateness, and how long it took.
@@ -44,6 +47,7 @@ type waySpan struct {
 	took                       time.Duration
 	late                       []time.Duration
 	eventsPerNode, workerPerKB float64
+	steady                     float64 // polls/s while every node waits; 0: no such window
 }
 
 func (s waySpan) perThousand(d time.Duration) float64 {
@@ -143,8 +147,17 @@ func costRound(ctx context.Context, srv *serverproc.Server, wk *child, o options
 	if err, ok := firstErr.Load().(error); ok {
 		return waySpan{}, err
 	}
+	// the steady rate: polls from when every node waits until the first
+	// could be done (none is done sooner), against the demand
+	var steady float64
+	started, p1 := time.Now(), jobs.Polls()
+	if end := t0.Add(time.Duration(o.costPolls-1) * o.costInterval); end.Sub(started) >= 2*o.costInterval && way != "sleep-loop" && way != "heartbeat" {
+		time.Sleep(time.Until(end))
+		steady = float64(jobs.Polls()-p1) / time.Since(started).Seconds()
+	} else {
+		time.Sleep(2 * o.costInterval)
+	}
 	// memory once every node waits (a GC in the worker: a little of its CPU)
-	time.Sleep(2 * o.costInterval)
 	busy := wk.stats()
 	for _, run := range runs {
 		if err := run.Get(ctx, nil); err != nil {
@@ -153,9 +166,9 @@ func costRound(ctx context.Context, srv *serverproc.Server, wk *child, o options
 	}
 	took := time.Since(t0)
 	s1, st1 := srv.CPU()
-	s := waySpan{way: way, server: s1 - s0, store: st1 - st0, workerCPU: processCPU(wk) - w0, polls: jobs.Polls() - p0, took: took}
-	if way == "sleep-loop" {
-		s.polls = int64(o.costNodes * o.costPolls) // its "polls" are its sleeps
+	s := waySpan{way: way, server: s1 - s0, store: st1 - st0, workerCPU: processCPU(wk) - w0, polls: jobs.Polls() - p0, took: took, steady: steady}
+	if way == "sleep-loop" || way == "heartbeat" {
+		s.polls = int64(o.costNodes * o.costPolls) // its "polls" are its sleeps or heartbeats
 	}
 	d, err := c.DescribeWorkflowExecution(ctx, runs[0].GetID(), runs[0].GetRunID())
 	if err != nil {
@@ -179,6 +192,10 @@ func startFor(ctx context.Context, c client.Client, o options, way, url string) 
 		return func(id string) (client.WorkflowRun, error) {
 			return c.ExecuteWorkflow(ctx, opts(id), "BareSleepLoop", o.costPolls, o.costInterval)
 		}
+	case "heartbeat":
+		return func(id string) (client.WorkflowRun, error) {
+			return c.ExecuteWorkflow(ctx, opts(id), "BareHeartbeat", o.costPolls, o.costInterval)
+		}
 	case "retry-sample":
 		return func(id string) (client.WorkflowRun, error) {
 			task, err := submitJob(ctx, url, o.costPolls)
@@ -190,7 +207,7 @@ func startFor(ctx context.Context, c client.Client, o options, way, url string) 
 	}
 	mode := ""
 	if way != "timer" {
-		mode = `"mode": "` + way + `", `
+		mode = `"mode": "` + way + `", ` // auto: activity mode below the crossover, retry mode above it
 	}
 	node := json.RawMessage(fmt.Sprintf(`{"request": {"method": "POST", "url": "%s/jobs", "body": {"polls": %d}},
 		"callback": {%s"url": "%s/status", "interval": "%s", "deadline": "2h"}, "retry": {"count": 0}}`, url, o.costPolls, mode, url, o.costInterval))
@@ -274,10 +291,14 @@ func costTable(o options, ways []string, spans []waySpan, t *table) {
 				}
 			}
 		}
+		steady := ""
+		if r := med(func(s waySpan) float64 { return s.steady }); r > 0 {
+			steady = fmt.Sprintf(" (%.0f while every node waits)", r)
+		}
 		t.add("server CPU per 1,000 polls, "+way,
-			fmt.Sprintf("%.2f s (+ store %.2f s); %.0f polls/s of %.0f, done after %.0f s; %s; worker CPU %.2f s per 1,000 polls, %.1f KB RSS per waiting node; %.0f events per node",
+			fmt.Sprintf("%.2f s (+ store %.2f s); %.0f polls/s%s of %.0f, done after %.0f s; %s; worker CPU %.2f s per 1,000 polls, %.1f KB RSS per waiting node; %.0f events per node",
 				med(func(s waySpan) float64 { return s.perThousand(s.server) }), med(func(s waySpan) float64 { return s.perThousand(s.store) }),
-				med(func(s waySpan) float64 { return float64(s.polls) / s.took.Seconds() }), demand, med(func(s waySpan) float64 { return s.took.Seconds() }),
+				med(func(s waySpan) float64 { return float64(s.polls) / s.took.Seconds() }), steady, demand, med(func(s waySpan) float64 { return s.took.Seconds() }),
 				lateness, med(func(s waySpan) float64 { return s.perThousand(s.workerCPU) }), med(func(s waySpan) float64 { return s.workerPerKB }),
 				med(func(s waySpan) float64 { return s.eventsPerNode })),
 			strings.Join(notes, ", "))
@@ -338,7 +359,37 @@ func barePollStatus(ctx context.Context, url string) error {
 	return temporal.NewNonRetryableApplicationError("job "+out.Status, "JobFailed", nil)
 }
 
-func registerCostBaselines(w worker.Registry) {
+// bareHeartbeat runs one activity that heartbeats n times.
+func bareHeartbeat(ctx workflow.Context, n int, every time.Duration) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Duration(n+10) * every,
+		HeartbeatTimeout:    every + 10*time.Second,
+	})
+	return workflow.ExecuteActivity(ctx, "BareHeartbeats", n, every).Get(ctx, nil)
+}
+
+// bareHeartbeats heartbeats n times, every apart, by the client's call
+// (the SDK's activity.RecordHeartbeat would throttle them).
+func bareHeartbeats(c client.Client) func(ctx context.Context, n int, every time.Duration) error {
+	return func(ctx context.Context, n int, every time.Duration) error {
+		token := activity.GetInfo(ctx).TaskToken
+		for i := range n {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(every):
+			}
+			if err := c.RecordActivityHeartbeat(ctx, token, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func registerCostBaselines(w worker.Registry, c client.Client) {
+	w.RegisterWorkflowWithOptions(bareHeartbeat, workflow.RegisterOptions{Name: "BareHeartbeat"})
+	w.RegisterActivityWithOptions(bareHeartbeats(c), activity.RegisterOptions{Name: "BareHeartbeats"})
 	w.RegisterWorkflowWithOptions(bareSleepLoop, workflow.RegisterOptions{Name: "BareSleepLoop"})
 	w.RegisterWorkflowWithOptions(barePollRetry, workflow.RegisterOptions{Name: "BarePollRetry"})
 	w.RegisterActivityWithOptions(barePollStatus, activity.RegisterOptions{Name: "BarePollStatus"})

@@ -96,7 +96,7 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 		{"too many headers", `{"request": {` + base + `, "headers": {` + manyHeaders(MaxHeaders+1) + `}}}`, `request.headers: number of headers is 65, above the limit of 64`},
 		{"body too large", `{"request": {` + base + `, "bodyType": "raw", "body": "` + strings.Repeat("b", MaxRequestBodyBytes) + `"}}`, `request.body: size in bytes is 524290, above the limit of 524288`},
 		{"redirects out of range", `{"request": {` + base + `, "followRedirects": true, "maxRedirects": 50}}`, `request.maxRedirects: 50 is out of range (use 1 to 20; 0 means 5)`},
-		{"unknown mode", `{"request": {` + base + `}, "callback": {"mode": "webhook"}}`, `callback.mode: "webhook" is not allowed (use "timer", "activity", "retry", "push", "push+poll" or "location")`},
+		{"unknown mode", `{"request": {` + base + `}, "callback": {"mode": "webhook"}}`, `callback.mode: "webhook" is not allowed (use "timer", "activity", "retry", "auto", "push", "push+poll" or "location")`},
 		{"push without callbackUrl", `{"request": {` + base + `}, "callback": {"mode": "push"}}`, `callback.mode: "push" needs the remote to learn where to call back: put ${callbackUrl} in request.body`},
 		{"push with a url", `{"request": {` + base + `, "query": {"cb": "${callbackUrl}"}}, "callback": {"mode": "push", "url": "https://x.example/s"}}`, `callback.url: is not polled with mode "push"`},
 		{"push+poll without url", `{"request": {` + base + `, "headers": {"X-Cb": "${callbackUrl}"}}, "callback": {"mode": "push+poll"}}`, `callback.url: is required with mode "push+poll"`},

@@ -1,6 +1,7 @@
 package httpnode
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -42,8 +43,15 @@ const (
 )
 
 // WithDefaults returns a copy of n with every unset optional field set to its
-// default. Validate should be called first; WithDefaults does not check.
-func (n Node) WithDefaults() Node {
+// default; a callback that names no mode waits in timer mode. Validate
+// should be called first; WithDefaults does not check.
+func (n Node) WithDefaults() Node { return n.WithDefaultsFor(ModeTimer) }
+
+// WithDefaultsFor is WithDefaults on a worker whose default wait mode
+// (worker --default-wait-mode) is waitMode: a callback that names no mode
+// waits that way, and "auto" (the node's or the worker's) is resolved to the
+// way AutoMode picks.
+func (n Node) WithDefaultsFor(waitMode string) Node {
 	if n.RunStatus == "" {
 		n.RunStatus = RunNormal
 	}
@@ -95,17 +103,23 @@ func (n Node) WithDefaults() Node {
 		if cb.Interval == 0 {
 			cb.Interval = Duration(DefaultPollInterval)
 		}
-		if cb.Mode == "" {
-			cb.Mode = ModeTimer
+		if cb.Deadline == 0 {
+			cb.Deadline = Duration(DefaultPollDeadline)
 		}
 		if cb.Backoff == "" {
 			cb.Backoff = BackoffFixed
 		}
-		if cb.MinInterval == 0 {
-			cb.MinInterval = Duration(cb.minInterval())
-		}
 		if cb.MaxInterval == 0 {
 			cb.MaxInterval = Duration(max(DefaultMaxPollInterval, cb.Interval.D()))
+		}
+		if cb.Mode == "" {
+			cb.Mode = cmp.Or(waitMode, ModeTimer)
+		}
+		if cb.Mode == ModeAuto {
+			cb.Mode = cb.AutoMode()
+		}
+		if cb.MinInterval == 0 {
+			cb.MinInterval = Duration(cb.minInterval())
 		}
 		if cb.TaskIDField == "" {
 			cb.TaskIDField = DefaultTaskIDField
@@ -121,9 +135,6 @@ func (n Node) WithDefaults() Node {
 		}
 		if len(cb.Success) == 0 {
 			cb.Success = []string{"SUCCESS"}
-		}
-		if cb.Deadline == 0 {
-			cb.Deadline = Duration(DefaultPollDeadline)
 		}
 		if cb.PollsPerRun == 0 {
 			cb.PollsPerRun = DefaultPollsPerRun

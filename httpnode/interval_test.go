@@ -99,7 +99,7 @@ func TestValidate_IntervalFields(t *testing.T) {
 		`"minInterval": "100ms"`:                 "callback.minInterval: 100ms is below the minimum of 1s",
 		`"interval": "500ms"`:                    `callback.interval: 500ms is below the minimum of 1s (Temporal timers fire no sooner; for faster polls use mode "activity")`,
 		`"mode": "activity", "interval": "50ms"`: "callback.interval: 50ms is below the minimum of 100ms (the floor of activity mode)",
-		`"mode": "pull"`:                         `callback.mode: "pull" is not allowed (use "timer", "activity", "retry", "push", "push+poll" or "location")`,
+		`"mode": "pull"`:                         `callback.mode: "pull" is not allowed (use "timer", "activity", "retry", "auto", "push", "push+poll" or "location")`,
 		`"interval": "1m", "maxInterval": "30s"`: "callback.maxInterval: 30s is below callback.interval",
 		`"intervalField": "a..b"`:                `callback.intervalField: "a..b" is not a dotted path`,
 	} {

@@ -135,13 +135,15 @@ func (t *TLS) UsesSecrets() bool { return t != nil && (t.CA != "" || t.Cert != "
 // as in Request; URL is required, and timeout defaults to 10s per poll.
 type Callback struct {
 	Request
-	// Mode is "timer" (default: a durable timer, then the poll as a local
+	// Mode is "timer" (the default unless the worker's --default-wait-mode
+	// says otherwise: a durable timer, then the poll as a local
 	// activity: 6 history events a poll, each poll visible), "activity"
 	// (every poll inside one heartbeating activity: no event per poll, for
 	// frequent polls of cheap endpoints; polls are not visible one by one,
 	// and the wait holds an activity slot), "retry" (one activity whose
 	// retries are the polls, Temporal's way for infrequent polls: no event
-	// per poll, no slot held between polls), "push" (the remote POSTs its
+	// per poll, no slot held between polls), "auto" (one of the three,
+	// picked from the interval and budgets: see AutoMode), "push" (the remote POSTs its
 	// status to ${callbackUrl}, served by the worker's callback receiver),
 	// "push+poll" (push, and polls of URL at Interval, default 1m, as a
 	// safety net: the first final status wins) or "location" (a 202 Accepted

@@ -9,7 +9,7 @@ import (
 func (cb *Callback) validate(main Request, errs *[]FieldError) {
 	add := adder(errs)
 	switch {
-	case cb.URL == "" && (cb.Mode == "" || cb.Mode == ModeTimer || cb.Mode == ModeActivity || cb.Mode == ModeRetry):
+	case cb.URL == "" && (cb.Mode == "" || cb.Mode == ModeTimer || cb.Mode == ModeActivity || cb.Mode == ModeRetry || cb.Mode == ModeAuto):
 		add("callback.url", "is required when callback is set (the status URL; the task id is appended to it)")
 	case cb.URL == "" && cb.Mode == ModePushPoll:
 		add("callback.url", "is required with mode \"push+poll\" (the status URL polled as a safety net; use mode \"push\" to rely on the push alone)")
@@ -21,8 +21,8 @@ func (cb *Callback) validate(main Request, errs *[]FieldError) {
 	if cb.Pushed() && !main.Mentions(CallbackURLRef) {
 		add("callback.mode", "%q needs the remote to learn where to call back: put ${callbackUrl} in request.body, request.query or request.headers", cb.Mode)
 	}
-	if !slices.Contains([]string{"", ModeTimer, ModeActivity, ModeRetry, ModePush, ModePushPoll, ModeLocation}, cb.Mode) {
-		add("callback.mode", "%q is not allowed (use \"timer\", \"activity\", \"retry\", \"push\", \"push+poll\" or \"location\")", cb.Mode)
+	if !slices.Contains([]string{"", ModeTimer, ModeActivity, ModeRetry, ModeAuto, ModePush, ModePushPoll, ModeLocation}, cb.Mode) {
+		add("callback.mode", "%q is not allowed (use \"timer\", \"activity\", \"retry\", \"auto\", \"push\", \"push+poll\" or \"location\")", cb.Mode)
 	}
 	validateRequest("callback", cb.Request, refRule{secrets: true, taskID: true}, errs)
 	cb.validateIntervals(errs)

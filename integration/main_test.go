@@ -69,10 +69,14 @@ func (f *fixture) startWorker(t *testing.T) worker.Worker {
 
 // startWorkers starts the fixture's workers as the worker process does:
 // the node's and its activity-mode waits' (stopped with the test); it
-// returns the node's.
-func (f *fixture) startWorkers(t *testing.T, opts worker.Options) worker.Worker {
+// returns the node's. configure, if given, sets the activities up.
+func (f *fixture) startWorkers(t *testing.T, opts worker.Options, configure ...func(*activities.Activities)) worker.Worker {
 	t.Helper()
-	w, waits := workflows.NewWorkers(f.c, f.taskQueue, opts, activities.New(nodeSecrets, testutil.Loopback), 1000)
+	acts := activities.New(nodeSecrets, testutil.Loopback)
+	for _, c := range configure {
+		c(acts)
+	}
+	w, waits := workflows.NewWorkers(f.c, f.taskQueue, opts, acts, 1000)
 	require.NoError(t, waits.Start())
 	t.Cleanup(waits.Stop)
 	require.NoError(t, w.Start())

@@ -243,6 +243,50 @@ func TestHTTPNode_ActivityAndRetryModesAddNoEventsPerPoll(t *testing.T) {
 	}
 }
 
+// A node whose callback names no mode waits the worker's default way
+// (--default-wait-mode), auto picking by the interval, and the mode is in
+// history with the main response: the node replays as it ran on any
+// worker.
+func TestHTTPNode_WorkerDefaultWaitMode(t *testing.T) {
+	for _, c := range []struct {
+		workerMode, wait string // the activity the wait runs as ("" in timer mode)
+		markers          int    // local activities: the render, and in timer mode each poll
+	}{
+		{httpnode.ModeRetry, "PollByRetry", 1},
+		{httpnode.ModeAuto, "PollUntilDone", 1}, // activity mode below the crossover
+		{httpnode.ModeTimer, "", 4},
+	} {
+		t.Run(c.workerMode, func(t *testing.T) {
+			f := newFixture(t)
+			f.startWorkers(t, worker.Options{}, func(a *activities.Activities) { a.DefaultWaitMode = c.workerMode })
+			run := f.start(t, f.node(`{"polls": 3}`)) // a poll every 1s, no mode
+			res := resultOf(t, run)
+			require.Equal(t, httpnode.StatusSucceeded, res.Status)
+			require.Equal(t, 3, res.Polls)
+			hist := f.history(t, run)
+			var ran []string
+			markers := 0
+			for _, e := range hist.Events {
+				if at := e.GetActivityTaskScheduledEventAttributes(); at != nil {
+					ran = append(ran, at.GetActivityType().GetName())
+				}
+				if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
+					markers++
+				}
+			}
+			want := []string{"SendRequest"}
+			if c.wait != "" {
+				want = append(want, c.wait)
+			}
+			require.Equal(t, want, ran)
+			require.Equal(t, c.markers, markers)
+			if c.workerMode == httpnode.ModeAuto {
+				record(t, "worker_default_auto.json", hist)
+			}
+		})
+	}
+}
+
 // Activity-mode waits run on a task queue of their own with slots of their
 // own: on a worker whose main queue has one activity slot, every node's main
 // request is sent while the waits go on.
@@ -274,7 +318,7 @@ func TestHTTPNode_ActivityModeHeartbeatsOncePerPeriod(t *testing.T) {
 	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "activity-mode-heartbeats", TaskQueue: f.taskQueue}, workflows.HTTPNodeName, node)
 	require.NoError(t, err)
 	defer func() { _ = f.c.TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "test over") }()
-	every, _ := activities.PollHeartbeat(time.Second)
+	every, _ := httpnode.PollHeartbeat(time.Second)
 	var beats []time.Time
 	var shown []int           // the polls each heartbeat shows
 	var stalest time.Duration // the oldest heartbeat describe showed, once the wait began

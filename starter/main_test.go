@@ -156,18 +156,34 @@ func TestStarterValidate(t *testing.T) {
 	require.Equal(t, exitOK, code)
 	require.Contains(t, stdout, ": valid")
 	require.Contains(t, stdout, "waits: timer mode")
-	for mode, want := range map[string]string{
-		"timer":    "timer mode, a poll every 10s: up to 360 polls an hour, each a timer, a workflow task and 6 history events (2160 events an hour)",
-		"activity": "activity mode, a poll every 10s inside one activity: no history event per poll, a heartbeat every 10s (360 an hour)",
-		"retry":    "retry mode, a poll every 10s by one activity's retries: up to 360 activity tries an hour, no history event per poll",
+	for _, c := range []struct{ fields, workerMode, want string }{
+		{`"mode": "timer"`, "", "timer mode, a poll every 10s: up to 360 polls an hour, each a timer, a workflow task and 6 history events (2160 events an hour, ≈ 3.53s of server CPU an hour)"},
+		{`"mode": "activity"`, "", "activity mode, a poll every 10s inside one activity: no history event per poll, a heartbeat every 10s (360 an hour, ≈ 1.19s of server CPU an hour)"},
+		{`"mode": "retry"`, "", "retry mode, a poll every 10s by one activity's retries: up to 360 activity tries an hour (≈ 2.3s of server CPU an hour), no history event per poll"},
+		{`"mode": "auto", "interval": "10m"`, "", "retry mode (picked by auto), a poll every 10m0s"},
+		{`"mode": "auto"`, "retry", "activity mode (picked by auto), a poll every 10s"},
+		{``, "retry", "retry mode (the worker's default, --default-wait-mode retry), a poll every 10s"},
+		{``, "auto", "activity mode (picked by auto, the worker's --default-wait-mode), a poll every 10s"},
+		{`"maxPolls": 2`, "auto", "timer mode (picked by auto, the worker's --default-wait-mode), a poll every 10s"},
 	} {
-		node := `{"request": {"method": "POST", "url": "http://127.0.0.1:9/jobs"}, "callback": {"url": "http://127.0.0.1:9/status", "mode": "` + mode + `"}}`
-		code, stdout, stderr := starter(t, "validate", writeNode(t, node))
+		node := `{"request": {"method": "POST", "url": "http://127.0.0.1:9/jobs"}, "callback": {"url": "http://127.0.0.1:9/status"` + map[bool]string{true: ", " + c.fields}[c.fields != ""] + `}}`
+		args := []string{"validate", writeNode(t, node)}
+		if c.workerMode != "" {
+			args = append(args, "--default-wait-mode", c.workerMode)
+		}
+		code, stdout, stderr := starter(t, args...)
 		require.Equal(t, exitOK, code, stderr)
-		require.Contains(t, stdout, "  waits: "+want)
+		require.Contains(t, stdout, "  waits: "+c.want)
 	}
+	t.Setenv("HTTPNODE_DEFAULT_WAIT_MODE", "activity") // the worker's variable, read alike
+	code, stdout, _ = starter(t, "validate", writeNode(t, jobNode(`{}`)))
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, "waits: activity mode (the worker's default, --default-wait-mode activity)")
+	code, _, stderr := starter(t, "validate", "--default-wait-mode", "push", writeNode(t, jobNode(`{}`)))
+	require.Equal(t, exitInvalid, code)
+	require.Contains(t, stderr, `--default-wait-mode: "push" is not a way to wait for a callback that names none (use timer, activity, retry or auto)`)
 
-	code, _, stderr := starter(t, "validate", writeNode(t, `{"request": {"methd": "GET", "url": "https://x.example", "auth": {"type": "bearer", "token": "abc"}}, "callback": {"interval": "5x"}}`))
+	code, _, stderr = starter(t, "validate", writeNode(t, `{"request": {"methd": "GET", "url": "https://x.example", "auth": {"type": "bearer", "token": "abc"}}, "callback": {"interval": "5x"}}`))
 	require.Equal(t, exitInvalid, code)
 	for _, want := range []string{
 		"4 problem(s)",

@@ -16,6 +16,7 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var ro renderOptions
 	ro.register(fs, true)
+	workerMode := fs.String("default-wait-mode", httpnode.ModeTimer, "the worker's: "+httpnode.DefaultWaitModeUsage)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: starter validate [flags] <node.json>")
 		fs.PrintDefaults()
@@ -24,12 +25,16 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
+	if err := httpnode.CheckDefaultWaitMode(*workerMode); err != nil {
+		fmt.Fprintln(stderr, "starter: --default-wait-mode:", err)
+		return exitInvalid
+	}
 	ro.apply(&node)
 	if _, err := ro.render(node); err != nil {
 		printProblems(stderr, path, err)
 		return exitInvalid
 	}
-	fmt.Fprintf(stdout, "%s: valid\n  waits: %s\n", path, waitCost(node))
+	fmt.Fprintf(stdout, "%s: valid\n  waits: %s\n", path, waitCost(node, *workerMode))
 	return exitOK
 }
 

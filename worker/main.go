@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/conn"
 	"github.com/httpnode/httpnode/internal/flagenv"
 	"github.com/httpnode/httpnode/internal/logging"
@@ -50,6 +51,7 @@ type config struct {
 	taskQueue        string
 	maxActivities    int
 	maxWaits         int
+	defaultWaitMode  string
 	maxWorkflowTasks int
 	stopTimeout      time.Duration
 	logLevel         string
@@ -75,6 +77,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.taskQueue, "task-queue", workflows.TaskQueue, "task queue to poll (HTTPNODE_TASK_QUEUE)")
 	fs.IntVar(&c.maxActivities, "max-concurrent-activities", 200, "requests and polls in flight at once (HTTPNODE_MAX_CONCURRENT_ACTIVITIES)")
 	fs.IntVar(&c.maxWaits, "max-concurrent-waits", 5000, "activity-mode waits at once, on their own task queue <task-queue>-waits, apart from --max-concurrent-activities (HTTPNODE_MAX_CONCURRENT_WAITS)")
+	fs.StringVar(&c.defaultWaitMode, "default-wait-mode", httpnode.ModeTimer, httpnode.DefaultWaitModeUsage)
 	fs.IntVar(&c.maxWorkflowTasks, "max-concurrent-workflow-tasks", 100, "workflow tasks at once (HTTPNODE_MAX_CONCURRENT_WORKFLOW_TASKS)")
 	fs.DurationVar(&c.stopTimeout, "stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight requests may finish (HTTPNODE_STOP_TIMEOUT)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error (HTTPNODE_LOG_LEVEL)")
@@ -99,6 +102,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.readinessGrace <= 0 {
 		return c, errors.New("--readiness-grace must be positive (e.g. 15s)")
+	}
+	if err := httpnode.CheckDefaultWaitMode(c.defaultWaitMode); err != nil {
+		return c, fmt.Errorf("--default-wait-mode: %v", err)
 	}
 	if c.maxActivities < 1 || c.maxWaits < 1 || c.maxWorkflowTasks < 1 || c.stickyCache < 1 {
 		return c, errors.New("--max-concurrent-activities, --max-concurrent-waits, --max-concurrent-workflow-tasks and --sticky-cache-size must be at least 1")
@@ -203,7 +209,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 		return exitFailure
 	}
 	logger.Info().Str("address", cfg.conn.Address).Str("namespace", cfg.conn.Namespace).
-		Str("taskQueue", cfg.taskQueue).Str("waitsTaskQueue", workflows.WaitsQueue(cfg.taskQueue)).Bool("stuckSearchAttribute", acts.StuckAttribute).Msg("worker started")
+		Str("taskQueue", cfg.taskQueue).Str("waitsTaskQueue", workflows.WaitsQueue(cfg.taskQueue)).Str("defaultWaitMode", cfg.defaultWaitMode).Bool("stuckSearchAttribute", acts.StuckAttribute).Msg("worker started")
 	hs.start(ctx, c)
 	if ready != nil {
 		ready()
@@ -240,6 +246,6 @@ func newActivities(cfg config) (*activities.Activities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--time-zone: %q is not a time zone (use an IANA name such as \"Europe/Berlin\")", cfg.timeZone)
 	}
-	a.Params, a.Zone = params, zone
+	a.Params, a.Zone, a.DefaultWaitMode = params, zone, cfg.defaultWaitMode
 	return a, nil
 }

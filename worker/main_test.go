@@ -170,6 +170,7 @@ func TestWorker_BadConfiguration(t *testing.T) {
 		{[]string{"--log-level", "loud"}, nil, `--log-level: "loud" is not a level`},
 		{[]string{"--log-format", "xml"}, nil, `--log-format: "xml" is not a format`},
 		{[]string{"--max-concurrent-activities", "0"}, nil, "must be at least 1"},
+		{nil, map[string]string{"HTTPNODE_DEFAULT_WAIT_MODE": "push"}, `--default-wait-mode: "push" is not a way to wait for a callback that names none (use timer, activity, retry or auto)`},
 		{[]string{"extra"}, nil, `unexpected argument "extra"`},
 		{nil, map[string]string{"HTTPNODE_STOP_TIMEOUT": "forever"}, `environment HTTPNODE_STOP_TIMEOUT="forever"`},
 		{[]string{"--time-zone", "Mars/Base"}, nil, `--time-zone: "Mars/Base" is not a time zone`},

@@ -63,7 +63,8 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (*httpn
 
 // nodeRun is one workflow run of a node.
 type nodeRun struct {
-	node     httpnode.Node // defaults applied
+	decoded  httpnode.Node // as given
+	node     httpnode.Node // defaults applied, the attempt's wait mode resolved
 	input    json.RawMessage
 	st       *State
 	progress Progress
@@ -113,7 +114,7 @@ func newNodeRun(ctx workflow.Context, input json.RawMessage, state *State) (*nod
 			state.Deadline = state.StartTime.Add(node.Timeout.D())
 		}
 	}
-	r := &nodeRun{node: node.WithDefaults(), input: input, st: state}
+	r := &nodeRun{decoded: node, node: node.WithDefaultsFor(state.Current.WaitMode), input: input, st: state}
 	r.progress = Progress{Phase: PhaseRequest, Attempt: state.Attempt}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return r.progress, nil }); err != nil {
 		return nil, err
@@ -202,6 +203,7 @@ func (r *nodeRun) retried(ctx workflow.Context, err error) {
 	}
 	r.st.Attempt++
 	r.st.Current = AttemptState{}
+	r.node = r.decoded.WithDefaults() // the attempt's main response says the worker's default wait mode again
 	r.check, r.runPolls = nil, 0
 }
 

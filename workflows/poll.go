@@ -168,7 +168,7 @@ func (r *nodeRun) pollOnce(ctx workflow.Context) error {
 // shows the last status) and of an activity slot held for the whole wait.
 func (r *nodeRun) activityWait(ctx workflow.Context) *wait {
 	in, bound, poll := r.waitInActivity(ctx)
-	_, heartbeatTimeout := activities.PollHeartbeat(in.Callback.Interval.D())
+	_, heartbeatTimeout := httpnode.PollHeartbeat(in.Callback.Interval.D())
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           WaitsQueue(workflow.GetInfo(ctx).TaskQueueName),
 		StartToCloseTimeout: bound,

@@ -36,6 +36,7 @@ func (r *nodeRun) sendMain(ctx workflow.Context) error {
 	out := &activities.SendRequestOutput{}
 	err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{
 		Request: req, IdempotencyKey: r.st.idempotencyKey(), Secrets: r.st.Rendered.SecretUses(),
+		WaitMode: r.decoded.Callback != nil && r.decoded.Callback.Mode == "",
 	}).Get(ctx, out)
 	if err != nil {
 		var app *temporal.ApplicationError
@@ -47,6 +48,9 @@ func (r *nodeRun) sendMain(ctx workflow.Context) error {
 	cur.Sent, cur.Response = &out.Sent, &out.Response
 	if r.node.Callback == nil {
 		return nil
+	}
+	if out.WaitMode != "" { // the worker's default, recorded with the response
+		cur.WaitMode, r.node = out.WaitMode, r.decoded.WithDefaultsFor(out.WaitMode)
 	}
 	return r.beginWait(ctx, sent.URL, out.Response)
 }

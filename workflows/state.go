@@ -50,6 +50,10 @@ type AttemptState struct {
 	Pushes     int      `json:"pushes,omitempty"`
 	Deliveries []string `json:"deliveries,omitempty"`
 	Pushed     *Pushed  `json:"pushed,omitempty"`
+	// WaitMode is the worker's default wait mode (timer when empty) that
+	// the wait of a callback naming no mode uses, as its main response
+	// recorded it.
+	WaitMode string `json:"waitMode,omitempty"`
 	httpnode.PollState
 }
 

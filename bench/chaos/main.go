@@ -131,7 +131,7 @@ func runChaos(ctx context.Context, o options, out io.Writer) (err error) {
 	for i := range workers {
 		workers[i] = &serverproc.Proc{Name: fmt.Sprint("worker-", i), Log: filepath.Join(dir, fmt.Sprintf("worker-%d.log", i)),
 			Args: []string{bin, "--address", addr, "--task-queue", "chaos", "--egress-allow", "127.0.0.0/8", "--stop-timeout", "5s",
-				"--connect-timeout", "2m", "--log-level", "warn"},
+				"--connect-timeout", "2m", "--log-level", "warn", "--default-wait-mode", "auto"},
 			Env: []string{"HTTPNODE_SECRET_NOTIFY=" + notifySecret, "HTTPNODE_SECRET_NOTIFY_HOSTS=http://127.0.0.1:*"}}
 		if err := workers[i].Start(); err != nil {
 			return err
@@ -156,11 +156,13 @@ func runChaos(ctx context.Context, o options, out io.Writer) (err error) {
 	return report(ctx, out, o, c, nodes, rec, kills, dir, time.Since(began))
 }
 
-// plan draws the nodes: two in five poll on timers, one in five in an
-// activity, one by an activity's retries, one a 202's Location; one in
-// five jobs fails.
+// plan draws the nodes: two in six poll on timers, one in an activity,
+// one by an activity's retries, one a 202's Location, and one names no
+// mode and waits the workers' default (--default-wait-mode auto: activity
+// mode at its 1 s interval, the mode recorded with its main response);
+// one in five jobs fails.
 func plan(o options, rng *rand.Rand, at time.Time) []*planned {
-	kinds := []string{"timer", "timer", "activity", "retry", "location"}
+	kinds := []string{"timer", "timer", "activity", "retry", "location", "default"}
 	nodes := make([]*planned, o.nodes)
 	for i := range nodes {
 		n := &planned{id: fmt.Sprintf("chaos-%d-%03d", at.Unix(), i), kind: kinds[i%len(kinds)], seconds: 2 + rng.IntN(14), outcome: "SUCCESS"}
@@ -175,7 +177,7 @@ func plan(o options, rng *rand.Rand, at time.Time) []*planned {
 func (n *planned) node(jobsURL string) json.RawMessage {
 	body := fmt.Sprintf(`{"seconds": %d, "outcome": %q}`, n.seconds, n.outcome)
 	request := fmt.Sprintf(`"request": {"method": "POST", "url": "%s/jobs", "headers": {"X-Node": "${workflowId}"}, "body": %s}`, jobsURL, body)
-	callback := fmt.Sprintf(`"callback": {"url": "%s/status", "interval": "1s"%s}`, jobsURL, map[string]string{"activity": `, "mode": "activity"`, "retry": `, "mode": "retry"`}[n.kind])
+	callback := fmt.Sprintf(`"callback": {"url": "%s/status", "interval": "1s"%s}`, jobsURL, map[string]string{"timer": `, "mode": "timer"`, "activity": `, "mode": "activity"`, "retry": `, "mode": "retry"`}[n.kind])
 	if n.kind == "location" {
 		request = fmt.Sprintf(`"request": {"method": "POST", "url": "%s/async-jobs", "headers": {"X-Node": "${workflowId}"}, "body": %s}`, jobsURL, body)
 		callback = `"callback": {"mode": "location", "interval": "1s"}`
