@@ -147,11 +147,16 @@ func costRound(ctx context.Context, srv *serverproc.Server, wk *child, o options
 	if err, ok := firstErr.Load().(error); ok {
 		return waySpan{}, err
 	}
-	// the steady rate: polls from when every node waits until the first
-	// could be done (none is done sooner), against the demand
+	// the steady rate: polls from when every node has polled once (all
+	// wait) until the first could be done (none is done sooner), against
+	// the demand
 	var steady float64
-	started, p1 := time.Now(), jobs.Polls()
-	if end := t0.Add(time.Duration(o.costPolls-1) * o.costInterval); end.Sub(started) >= 2*o.costInterval && way != "sleep-loop" && way != "heartbeat" {
+	end := t0.Add(time.Duration(o.costPolls-1) * o.costInterval)
+	polled := func() int { mu.Lock(); defer mu.Unlock(); return len(last) }
+	for polled() < o.costNodes && time.Now().Before(end) && way != "sleep-loop" && way != "heartbeat" {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if started, p1 := time.Now(), jobs.Polls(); polled() == o.costNodes && end.Sub(started) >= 2*o.costInterval {
 		time.Sleep(time.Until(end))
 		steady = float64(jobs.Polls()-p1) / time.Since(started).Seconds()
 	} else {
