@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -66,6 +68,13 @@ type SendRequestInput struct {
 	// WaitMode asks for the worker's default wait mode: the node has a
 	// callback that names no mode.
 	WaitMode bool `json:"waitMode,omitempty"`
+	// Outputs are the node's outputs, computed over the response when the
+	// node has no callback.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Expressions are every expression of the node: each is compiled
+	// before the main request is sent, so that a node whose rule could
+	// not be evaluated later sends nothing.
+	Expressions []httpnode.ExprSpec `json:"expressions,omitempty"`
 }
 
 // SendRequestOutput is the request as sent (secrets masked) and the
@@ -74,6 +83,8 @@ type SendRequestOutput struct {
 	Sent     httpnode.SentRequest `json:"sent"`
 	Response httpnode.Response    `json:"response"`
 	WaitMode string               `json:"waitMode,omitempty"`
+	// Outputs are the node's outputs (see SendRequestInput.Outputs).
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
 }
 
 // Header names of the idempotency key.
@@ -94,6 +105,9 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 	if err := a.CheckSecrets(in.Secrets); err != nil {
 		return SendRequestOutput{}, err
 	}
+	if err := httpnode.CheckExprs(in.Expressions); err != nil {
+		return SendRequestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
+	}
 	defer heartbeatWhile(ctx)()
 	r := in.Request.Request()
 	ex, err := a.exchange(ctx, "request", r, opts)
@@ -105,7 +119,8 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 		out.WaitMode = a.DefaultWaitMode
 	}
 	logExchange(ctx, "request sent", ex)
-	return out, checkStatus("request", r, ex, out)
+	err = judgeMain(ctx, in, ex, &out)
+	return out, err
 }
 
 // CheckStatusInput is one poll: Request.URL is the status URL with the task
@@ -121,6 +136,16 @@ type CheckStatusInput struct {
 	// Location polls a 202 Accepted operation: 202 is pending, any other
 	// status is final, a success when it matches Request.SuccessStatus.
 	Location bool `json:"location,omitempty"`
+	// PendingWhen, with Request.SuccessWhen, judges the job instead of
+	// Pending and Success (see httpnode.Callback.PendingWhen); Judged says
+	// they do.
+	PendingWhen string `json:"pendingWhen,omitempty"`
+	Judged      bool   `json:"judged,omitempty"`
+	// Outputs are computed over the final poll's response, when the job
+	// succeeded.
+	Outputs map[string]string `json:"outputs,omitempty"`
+	// Vars are the poll's number and the wait's start, for expressions.
+	Vars PollVars `json:"vars,omitzero"`
 }
 
 // Poll outcomes.
@@ -137,6 +162,8 @@ type CheckStatusOutput struct {
 	Outcome    string             `json:"outcome"`
 	StatusCode int                `json:"statusCode"`
 	Response   *httpnode.Response `json:"response,omitempty"`
+	// Outputs are the node's outputs, computed over a final success.
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
 	// NextInterval is the remote's hint for the next poll (Retry-After or
 	// IntervalField); 0 without one.
 	NextInterval httpnode.Duration `json:"nextInterval,omitempty"`
@@ -156,8 +183,18 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 	if in.Location {
 		return locationOutcome(r, ex)
 	}
+	var vars map[string]any
+	if in.Judged || len(r.FailWhen) > 0 || len(in.Outputs) > 0 {
+		vars = exprVars(ex, &in.Vars)
+		if err := failWhen(ctx, "callback", httpnode.ExprPoll, r, ex, vars, ex.Response); err != nil {
+			return CheckStatusOutput{}, err
+		}
+	}
 	if err := checkStatus("callback", r, ex, ex.Response); err != nil {
 		return CheckStatusOutput{}, err
+	}
+	if in.Judged {
+		return judgedPoll(ctx, in, r, ex, vars)
 	}
 	status, err := httpnode.Lookup(ex.body, in.StatusField)
 	if err != nil {
@@ -171,8 +208,36 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 	}
 	status = httpnode.ClipStatus(ex.mask.String(status))
 	out := CheckStatusOutput{Status: status, StatusCode: ex.Response.StatusCode, Outcome: httpnode.Judge(in.Pending, in.Success, status)}
+	return pollOutcome(ctx, in, ex, vars, out)
+}
+
+// judgedPoll is a poll judged by the callback's rules; the status shown is
+// what statusField reads, when it reads anything.
+func judgedPoll(ctx context.Context, in CheckStatusInput, r httpnode.Request, ex *exchange, vars map[string]any) (CheckStatusOutput, error) {
+	outcome, err := judgePoll(ctx, in, r, vars)
+	if err != nil {
+		return CheckStatusOutput{}, err
+	}
+	status, _ := httpnode.Lookup(ex.body, in.StatusField)
+	if status == "" {
+		status = strings.ToUpper(outcome)
+	}
+	out := CheckStatusOutput{Status: httpnode.ClipStatus(ex.mask.String(status)), StatusCode: ex.Response.StatusCode, Outcome: outcome}
+	return pollOutcome(ctx, in, ex, vars, out)
+}
+
+// pollOutcome completes a poll's output: a final one keeps the response
+// (and a success its outputs), a pending one the remote's hint for the
+// next wait.
+func pollOutcome(ctx context.Context, in CheckStatusInput, ex *exchange, vars map[string]any, out CheckStatusOutput) (CheckStatusOutput, error) {
 	if out.Outcome != OutcomePending {
 		out.Response = &ex.Response
+		if out.Outcome == OutcomeSuccess && len(in.Outputs) > 0 {
+			var err error
+			if out.Outputs, err = evalOutputs(ctx, httpnode.ExprPoll, in.Outputs, ex, vars); err != nil {
+				return CheckStatusOutput{}, err
+			}
+		}
 		return out, nil
 	}
 	out.NextInterval = httpnode.Duration(httpnode.ParseRetryAfter(ex.header.Get("Retry-After"), time.Now()))

@@ -62,6 +62,7 @@ func (a *Activities) PollUntilDone(ctx context.Context, in PollUntilDoneInput) (
 		if err := sleep(ctx, wait); err != nil {
 			return PollUntilDoneOutput{State: st}, err
 		}
+		in.Check.Vars.Poll = st.Polls + 1
 		out, err := a.CheckStatus(ctx, in.Check)
 		st.Polls, st.LastPoll = st.Polls+1, time.Now() // the next wait runs from here, on this worker or another
 		if err != nil {

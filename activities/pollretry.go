@@ -46,6 +46,7 @@ func (a *Activities) pollTry(ctx context.Context, in PollUntilDoneInput, st http
 		return PollUntilDoneOutput{State: st}, nextPoll(in, st, "waiting for poll 1")
 	}
 	before := st
+	in.Check.Vars.Poll = st.Polls + 1
 	out, err := a.CheckStatus(ctx, in.Check)
 	st.Polls++
 	if err != nil {

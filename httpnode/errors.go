@@ -28,6 +28,8 @@ const (
 	ErrLimitExceeded        = "LimitExceeded"        // a request or response is larger than the worker's limits
 	ErrCancelled            = "Cancelled"            // the node was cancelled (CLI, UI, parent)
 	ErrNoCallbackReceiver   = "NoCallbackReceiver"   // a push node ran on a worker without a callback receiver
+	ErrResponseRule         = "ResponseRule"         // a failWhen rule matched, or successWhen was false
+	ErrExpression           = "Expression"           // an expression could not be evaluated (a missing field, a wrong type, its cost limit)
 )
 
 // FieldError is one validation problem: the field path and what is wrong.

@@ -70,3 +70,20 @@ func FuzzTimeMacros(f *testing.F) {
 		_ = m.At(time.Unix(unix%(1<<40), 0).UTC())
 	})
 }
+
+// FuzzParseBody: whatever a remote sends, reading it for expressions never
+// panics, and a rule over it compiles once and evaluates to a value or an
+// error.
+func FuzzParseBody(f *testing.F) {
+	for _, s := range []string{`{"code": 0, "data": {"items": [1, 2.5, "x", null, true]}}`, `<R><A>1</A><A>2</A></R>`, `12345678901234567890`, `"x"`, `{"a":`, ``, `<a`} {
+		f.Add("application/json", []byte(s))
+	}
+	rule, err := CompileExpr(ExprResponse, `has(body.code) && body.code == 0`, true)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		v := ParseBody(contentType, body)
+		_, _, _ = rule.Program().Eval(map[string]any{"status": int64(200), "headers": map[string][]string{}, "body": v, "text": string(body)})
+	})
+}

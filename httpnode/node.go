@@ -35,6 +35,11 @@ type Node struct {
 	// node is cancelled or times out (e.g. DELETE .../jobs/${taskId}), so
 	// the remote job stops too.
 	Cancel *Request `json:"cancel,omitempty"`
+	// Outputs name values computed from the final response (the main
+	// response, or with a callback the final poll's) by CEL expressions,
+	// e.g. {"fileUrl": "body.data.url", "rows": "int(body.data.rows)"};
+	// a node that succeeds carries them, as JSON, in Result.Outputs.
+	Outputs map[string]string `json:"outputs,omitempty"`
 }
 
 // Request is an HTTP request: the node's main request, and the shape of each
@@ -62,7 +67,17 @@ type Request struct {
 	// ErrorMessages maps a status code or class ("404", "4xx") to the
 	// message the node fails with when the response has that status.
 	ErrorMessages map[string]string `json:"errorMessages,omitempty"`
-	TLS           *TLS              `json:"tls,omitempty"`
+	// SuccessWhen, a CEL expression over the response (see Expr), must
+	// also be true for a response whose status passes SuccessStatus to be
+	// a success, e.g. "body.code == 0". On a callback it says the job
+	// succeeded.
+	SuccessWhen string `json:"successWhen,omitempty"`
+	// FailWhen rules are checked in order on every response: the first
+	// whose When is true fails the try with its Message (retried like a
+	// 503 when Retry is set), e.g. {"when": "body.code == 1001",
+	// "message": "quota exceeded"}.
+	FailWhen []FailRule `json:"failWhen,omitempty"`
+	TLS      *TLS       `json:"tls,omitempty"`
 	// Proxy is an http, https or socks5 proxy URL. Without it the worker's
 	// HTTP_PROXY / HTTPS_PROXY / NO_PROXY environment applies.
 	Proxy string `json:"proxy,omitempty"`
@@ -184,6 +199,14 @@ type Callback struct {
 	// succeed (default ["SUCCESS"]); any other status fails the attempt.
 	Pending []string `json:"pending,omitempty"`
 	Success []string `json:"success,omitempty"`
+	// PendingWhen, with SuccessWhen and FailWhen (CEL over each poll's
+	// response, which also sees polls and elapsed), judges the job instead
+	// of Pending and Success: failWhen first, then success when successWhen
+	// is true, pending when pendingWhen is true; without pendingWhen, a
+	// poll that is not a success is pending, without successWhen one that
+	// is not pending is a success. StatusField then only names what the
+	// progress shows as the job's status.
+	PendingWhen string `json:"pendingWhen,omitempty"`
 	// MaxPolls ends the wait after this many polls (0: no count limit).
 	MaxPolls int `json:"maxPolls,omitempty"`
 	// Deadline ends the wait this long after the main request (default 24h).

@@ -71,6 +71,7 @@ func validateNotify(n Notify, errs *[]FieldError) {
 		}
 	}
 	validateRequest("notify", n.Request, refRule{secrets: true, taskID: true}, errs)
+	noRules("notify", n.Request, errs)
 }
 
 func validateSign(path string, s *Sign, errs *[]FieldError) {

@@ -120,6 +120,10 @@ func Judge(pending, success []string, status string) string {
 	return OutcomeFailure
 }
 
+// Judged reports whether the callback's polls are judged by rules
+// (pendingWhen, successWhen) rather than by the Pending and Success lists.
+func (c Callback) Judged() bool { return c.PendingWhen != "" || c.SuccessWhen != "" }
+
 // Pushed reports whether the remote is given a callback URL to push to.
 func (c Callback) Pushed() bool { return c.Mode == ModePush || c.Mode == ModePushPoll }
 

@@ -44,8 +44,11 @@ type Result struct {
 	Pushes int `json:"pushes,omitempty"`
 	// Stuck is set when the remote status stopped changing for longer than
 	// callback.stuckAfterPolls / stuckAfter allow.
-	Stuck bool   `json:"stuck,omitempty"`
-	Error *Error `json:"error,omitempty"`
+	Stuck bool `json:"stuck,omitempty"`
+	// Outputs are the node's outputs (Node.Outputs), as JSON values; set
+	// when the node succeeded.
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
+	Error   *Error                     `json:"error,omitempty"`
 	// Cancel is how the node's cancel request went (cancelled or timed out
 	// nodes with cancel set); Notification how the completion notification
 	// went. Neither changes Status.

@@ -31,9 +31,16 @@ func (n Node) Validate() error {
 	n.validateTop(&errs)
 	pushed := n.Callback != nil && n.Callback.Pushed()
 	validateRequest("request", n.Request, refRule{secrets: true, callbackURL: pushed}, &errs)
+	validateRules("request", n.Request, &errs)
 	if n.Callback != nil {
 		n.Callback.validate(n.Request, &errs)
+		if n.Callback.Mode == ModePush || n.Callback.Mode == ModePushPoll || n.Callback.Mode == ModeLocation {
+			if len(n.Outputs) > 0 {
+				errs = append(errs, FieldError{"outputs", fmt.Sprintf("are not computed in mode %q yet (they are with timer, activity, retry and auto, and without a callback)", n.Callback.Mode)})
+			}
+		}
 	}
+	validateOutputs(n.Outputs, &errs)
 	if n.Notify != nil {
 		validateNotify(*n.Notify, &errs)
 	}
@@ -42,6 +49,7 @@ func (n Node) Validate() error {
 			errs = append(errs, FieldError{"cancel.url", "is required when cancel is set (e.g. https://api.example.com/jobs/${taskId} with method DELETE)"})
 		}
 		validateRequest("cancel", *c, refRule{secrets: true, taskID: true}, &errs)
+		noRules("cancel", *c, &errs)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -129,5 +137,13 @@ func cleanURLError(err error) string {
 func adder(errs *[]FieldError) func(path, format string, args ...any) {
 	return func(path, format string, args ...any) {
 		*errs = append(*errs, FieldError{Path: path, Message: fmt.Sprintf(format, args...)})
+	}
+}
+
+// noRules refuses response rules on a request whose response nobody judges
+// by them (notify, cancel).
+func noRules(path string, r Request, errs *[]FieldError) {
+	if r.SuccessWhen != "" || len(r.FailWhen) > 0 {
+		*errs = append(*errs, FieldError{path + ".successWhen", "successWhen and failWhen judge the main request and the callback's polls only (a " + path + " call succeeds by its successStatus)"})
 	}
 }

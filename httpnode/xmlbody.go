@@ -86,3 +86,45 @@ func xmlElement(dec *xml.Decoder) (any, error) {
 		}
 	}
 }
+
+// ParseBody is the body as expressions see it: JSON (numbers as int64
+// when whole, else float64), or an XML body as LookupBody reads it; nil
+// when it is neither.
+func ParseBody(contentType string, body []byte) any {
+	if isXML(contentType, body) {
+		tree, err := xmlTree(body)
+		if err != nil {
+			return nil
+		}
+		return tree
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || dec.More() {
+		return nil
+	}
+	return numbers(v)
+}
+
+// numbers turns a decoded JSON value's json.Numbers into int64 (whole and
+// in range) or float64.
+func numbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = numbers(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = numbers(x[k])
+		}
+	}
+	return v
+}

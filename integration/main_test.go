@@ -125,8 +125,14 @@ func withFields(t *testing.T, node json.RawMessage, extra string) json.RawMessag
 
 func (f *fixture) start(t *testing.T, node json.RawMessage) client.WorkflowRun {
 	t.Helper()
+	return f.startNamed(t, "", node)
+}
+
+// startNamed starts node under the test's workflow id with suffix.
+func (f *fixture) startNamed(t *testing.T, suffix string, node json.RawMessage) client.WorkflowRun {
+	t.Helper()
 	run, err := f.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
-		ID: "node-" + t.Name(), TaskQueue: f.taskQueue, WorkflowExecutionTimeout: 2 * time.Minute,
+		ID: "node-" + t.Name() + suffix, TaskQueue: f.taskQueue, WorkflowExecutionTimeout: 2 * time.Minute,
 	}, workflows.HTTPNodeName, node)
 	require.NoError(t, err)
 	return run

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,6 +47,10 @@ func TestExamples_RunAsDocumented(t *testing.T) {
 			require.Equal(t, "Bearer ***", res.Request.Headers["Authorization"])
 		}, []string{"--param", "region=us"}},
 		{"job-failing.json", httpnode.StatusFailed, nil, nil},
+		{"rules.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Equal(t, `"`+res.TaskID+`"`, string(res.Outputs["jobId"]))
+			require.JSONEq(t, fmt.Sprint(res.Polls), string(res.Outputs["polls"]), "polls is the final poll's number")
+		}, nil},
 		{"push.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
 			require.Zero(t, res.Polls)
 			require.Equal(t, 2, res.Pushes, "a progress callback, then the final one")

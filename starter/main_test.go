@@ -267,6 +267,39 @@ func TestStarterTest_ReportsTheVerdict(t *testing.T) {
 	require.True(t, strings.Contains(stdout, "nope"), "the body is shown")
 }
 
+// starter test shows what every rule says of the response, and the
+// outputs, with the verdict the worker would reach.
+func TestStarterTest_ShowsRulesAndOutputs(t *testing.T) {
+	t.Setenv("HTTPNODE_EGRESS_ALLOW", "127.0.0.0/8")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"code": 1001, "msg": "quota exceeded", "data": {"url": "https://files.example/a.csv"}}`)
+	}))
+	defer srv.Close()
+	node := func(code int) string {
+		return fmt.Sprintf(`{"request": {"url": %q, "successWhen": "body.code == %d",
+			"failWhen": [{"when": "body.code == 429", "message": "slow down"}, {"when": "body.code == 1001", "message": "quota exceeded"}]},
+			"outputs": {"fileUrl": "body.data.url"}}`, srv.URL, code)
+	}
+	code, stdout, _ := starter(t, "test", writeNode(t, node(0)))
+	require.Equal(t, exitFailed, code)
+	for _, want := range []string{
+		"  request.failWhen[0].when  body.code == 429  → false",
+		"  request.failWhen[1].when  body.code == 1001  → true",
+		"  request.successWhen  body.code == 0  → false",
+		`verdict       ResponseRule: request: quota exceeded (failWhen "body.code == 1001", HTTP 200)`,
+	} {
+		require.Contains(t, stdout, want)
+	}
+	require.NotContains(t, stdout, "outputs\n", "no outputs when the response is refused")
+
+	code, stdout, _ = starter(t, "test", writeNode(t, strings.Replace(node(1001), `"failWhen"`, `"failWhenOff"`, 1)))
+	require.Equal(t, exitInvalid, code, "an unknown field is refused: %s", stdout)
+	code, stdout, _ = starter(t, "test", writeNode(t, fmt.Sprintf(`{"request": {"url": %q, "successWhen": "body.code == 1001"}, "outputs": {"fileUrl": "body.data.url"}}`, srv.URL)))
+	require.Equal(t, exitOK, code)
+	require.Contains(t, stdout, "outputs\n  fileUrl: \"https://files.example/a.csv\"\n")
+	require.Contains(t, stdout, "verdict       success")
+}
+
 func TestStarterRun_ParamOverridesTheFile(t *testing.T) {
 	var got string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http/httptrace"
 	"slices"
 	"strings"
@@ -34,6 +35,11 @@ type TestReport struct {
 	// Error says why.
 	Verdict string `json:"verdict"`
 	Error   string `json:"error,omitempty"`
+	// Rules is what each of the main request's rules says of the
+	// response; Outputs the node's outputs (a node without a callback:
+	// a callback's are computed over its final poll).
+	Rules   []activities.RuleVerdict   `json:"rules,omitempty"`
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
 }
 
 // Timing breaks a request's duration down; a phase that did not happen
@@ -76,7 +82,7 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	nodeSecrets := &secrets.Nodes{Store: secrets.Store{Prefix: *prefix, Dir: *secretsDir}, Keys: secrets.DefaultWorkerKeys()}
-	report := sendOnce(ctx, activities.New(nodeSecrets, clients), rendered)
+	report := sendOnce(ctx, activities.New(nodeSecrets, clients), rendered, node)
 	if *asJSON {
 		printJSON(stdout, report)
 	} else {
@@ -91,7 +97,7 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // sendOnce sends the node's main request through the activity's own code,
 // once (no retries), tracing the connection phases; every secret of the
 // node is checked first, as the worker does.
-func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendered) TestReport {
+func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendered, node httpnode.Node) TestReport {
 	var mu sync.Mutex
 	var t0, dnsStart, connStart, tlsStart time.Time
 	var tm Timing
@@ -119,7 +125,11 @@ func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendere
 	if err != nil {
 		err = temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidParameter, nil) // as the worker says it
 	} else {
-		out, err = a.SendRequest(httptrace.WithClientTrace(ctx, trace), activities.SendRequestInput{Request: req, Secrets: rd.SecretUses()})
+		in := activities.SendRequestInput{Request: req, Secrets: rd.SecretUses()}
+		if node.Callback == nil {
+			in.Outputs = node.Outputs
+		}
+		out, err = a.SendRequest(httptrace.WithClientTrace(ctx, trace), in)
 	}
 	mu.Lock()
 	tm.TotalMs = *ms(t0)
@@ -138,7 +148,8 @@ func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendere
 		}
 	}
 	if out.Sent.Method != "" {
-		rep.Request, rep.Response = &out.Sent, &out.Response
+		rep.Request, rep.Response, rep.Outputs = &out.Sent, &out.Response, out.Outputs
+		rep.Rules = activities.ExplainRules(ctx, req.Request(), out.Response)
 	}
 	return rep
 }
@@ -165,6 +176,18 @@ func printReport(w io.Writer, r TestReport) {
 		}
 		fmt.Fprintf(w, "body (%s)\n", size)
 		fmt.Fprintln(w, prettyBody(*r.Response))
+	}
+	if len(r.Rules) > 0 {
+		fmt.Fprintln(w, "rules")
+		for _, v := range r.Rules {
+			fmt.Fprintf(w, "  %s  %s  → %s\n", v.Field, v.When, v.Result)
+		}
+	}
+	if len(r.Outputs) > 0 {
+		fmt.Fprintln(w, "outputs")
+		for _, k := range slices.Sorted(maps.Keys(r.Outputs)) {
+			fmt.Fprintf(w, "  %s: %s\n", k, r.Outputs[k])
+		}
 	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "verdict       %s: %s\n", r.Verdict, r.Error)

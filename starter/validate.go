@@ -88,6 +88,9 @@ func loadNode(path string, stderr io.Writer) (httpnode.Node, []byte, int) {
 		return httpnode.Node{}, nil, exitInvalid
 	}
 	node, err := httpnode.Decode(data)
+	if err == nil {
+		err = node.CheckExpressions()
+	}
 	if err != nil {
 		printProblems(stderr, path, err)
 		return node, nil, exitInvalid

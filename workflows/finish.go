@@ -38,6 +38,9 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 		Error: failure, StartTime: r.st.StartTime,
 	}
 	res := r.res
+	if status == httpnode.StatusSucceeded {
+		res.Outputs = cur.Outputs
+	}
 	if rd := r.st.Rendered; rd != nil {
 		res.Params = rd.Params
 		if !rd.ScheduledTime.IsZero() { // a node without references is not rendered

@@ -41,7 +41,9 @@ func (r *nodeRun) pollCheck() (*pollCheck, error) {
 	}
 	return &pollCheck{
 		in: activities.CheckStatusInput{Request: poll, StatusField: cb.StatusField, Pending: cb.Pending, Success: cb.Success,
-			IntervalField: cb.IntervalField, Location: cb.Mode == httpnode.ModeLocation},
+			IntervalField: cb.IntervalField, Location: cb.Mode == httpnode.ModeLocation,
+			PendingWhen: cb.PendingWhen, Judged: cb.Judged(), Outputs: r.node.Outputs,
+			Vars: activities.PollVars{WaitSince: cur.PollDeadline.Add(-cb.Deadline.D())}},
 		seed: r.st.KeySeed + "/" + strconv.Itoa(r.st.Attempt),
 	}, nil
 }
@@ -147,7 +149,9 @@ func (r *nodeRun) pollOnce(ctx workflow.Context) error {
 		StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: ao.Summary,
 	})
 	out := &activities.CheckStatusOutput{}
-	err := workflow.ExecuteLocalActivity(pctx, a.CheckStatus, check.in).Get(ctx, out)
+	in := check.in
+	in.Vars.Poll = cur.Polls + 1
+	err := workflow.ExecuteLocalActivity(pctx, a.CheckStatus, in).Get(ctx, out)
 	cur.Polls++
 	if err != nil {
 		return err
@@ -158,6 +162,7 @@ func (r *nodeRun) pollOnce(ctx workflow.Context) error {
 	}
 	cur.CallbackResponse, cur.Waiting = out.Response, false
 	if out.Outcome == activities.OutcomeSuccess {
+		cur.Outputs = out.Outputs
 		return nil
 	}
 	return temporal.NewNonRetryableApplicationError(r.node.Callback.FailedMessage(cur.TaskID, out.Status, out.Response), httpnode.ErrCallbackStatus, nil)
@@ -229,6 +234,7 @@ func (r *nodeRun) polledInActivity(ctx workflow.Context, out *activities.PollUnt
 		}
 	}
 	if out.Last.Outcome == activities.OutcomeSuccess {
+		cur.Outputs = out.Last.Outputs
 		return nil
 	}
 	return temporal.NewNonRetryableApplicationError(r.node.Callback.FailedMessage(cur.TaskID, out.Last.Status, out.Last.Response), httpnode.ErrCallbackStatus, nil)

@@ -37,6 +37,7 @@ func (r *nodeRun) sendMain(ctx workflow.Context) error {
 	err = workflow.ExecuteActivity(actx, a.SendRequest, activities.SendRequestInput{
 		Request: req, IdempotencyKey: r.st.idempotencyKey(), Secrets: r.st.Rendered.SecretUses(),
 		WaitMode: r.decoded.Callback != nil && r.decoded.Callback.Mode == "",
+		Outputs:  r.mainOutputs(), Expressions: r.node.Expressions(),
 	}).Get(ctx, out)
 	if err != nil {
 		var app *temporal.ApplicationError
@@ -45,7 +46,7 @@ func (r *nodeRun) sendMain(ctx workflow.Context) error {
 		}
 		return err
 	}
-	cur.Sent, cur.Response = &out.Sent, &out.Response
+	cur.Sent, cur.Response, cur.Outputs = &out.Sent, &out.Response, out.Outputs
 	if r.node.Callback == nil {
 		return nil
 	}
@@ -53,6 +54,15 @@ func (r *nodeRun) sendMain(ctx workflow.Context) error {
 		cur.WaitMode, r.node = out.WaitMode, r.decoded.WithDefaultsFor(out.WaitMode)
 	}
 	return r.beginWait(ctx, sent.URL, out.Response)
+}
+
+// mainOutputs are the outputs the main response gives: a node's without a
+// callback.
+func (r *nodeRun) mainOutputs() map[string]string {
+	if r.node.Callback != nil {
+		return nil
+	}
+	return r.node.Outputs
 }
 
 // beginWait reads where and how the attempt waits from the main response:

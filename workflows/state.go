@@ -3,6 +3,7 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strconv"
 	"time"
 
@@ -50,6 +51,8 @@ type AttemptState struct {
 	Pushes     int      `json:"pushes,omitempty"`
 	Deliveries []string `json:"deliveries,omitempty"`
 	Pushed     *Pushed  `json:"pushed,omitempty"`
+	// Outputs are the node's outputs, from the final response.
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
 	// WaitMode is the worker's default wait mode (timer when empty) that
 	// the wait of a callback naming no mode uses, as its main response
 	// recorded it.
