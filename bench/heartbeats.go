@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/httpnode/httpnode/bench/internal/serverproc"
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/jobservice"
 	"github.com/httpnode/httpnode/workflows"
@@ -50,22 +49,11 @@ func (w *beatWatch) onPoll(_ string, at time.Time) {
 
 // heartbeatCadence runs the scenario and adds its rows to t.
 func heartbeatCadence(ctx context.Context, o options, t *table) error {
-	dir, err := os.MkdirTemp("", "httpnode-bench-beats-")
+	srv, wk, stop, err := serverAndWorker(ctx, &o, "bench-beats")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	srv, err := serverproc.Start(ctx, dir, o.store)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	o.address = srv.Addr
-	fmt.Fprintf(os.Stderr, "Temporal server process on %s (%s store)\n", o.address, o.store)
-	wk, err := startWorker(o, "", "bench-beats")
-	if err != nil {
-		return err
-	}
+	defer stop()
 	var watches []*beatWatch
 	for i, every := range o.beatIntervals {
 		w := &beatWatch{interval: every}

@@ -60,22 +60,11 @@ func (s waySpan) perThousand(d time.Duration) float64 {
 // serverCost runs the scenario: o.costRounds rounds, the ways alternating
 // their order, on a server process of o.store.
 func serverCost(ctx context.Context, o options, t *table) error {
-	dir, err := os.MkdirTemp("", "httpnode-bench-cost-")
+	srv, wk, stop, err := serverAndWorker(ctx, &o, "bench-cost")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	srv, err := serverproc.Start(ctx, dir, o.store)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	o.address = srv.Addr
-	fmt.Fprintf(os.Stderr, "Temporal server process on %s (%s store)\n", o.address, o.store)
-	wk, err := startWorker(o, "", "bench-cost")
-	if err != nil {
-		return err
-	}
+	defer stop()
 	defer wk.stop()
 
 	ways := o.ways
@@ -97,6 +86,28 @@ func serverCost(ctx context.Context, o options, t *table) error {
 	}
 	costTable(o, ways, spans, t)
 	return nil
+}
+
+// serverAndWorker starts a Temporal server process on o.store (o.address
+// becomes its) and the measured worker on taskQueue; stop stops the server
+// and removes its files.
+func serverAndWorker(ctx context.Context, o *options, taskQueue string) (srv *serverproc.Server, wk *child, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "httpnode-"+taskQueue+"-")
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if srv, err = serverproc.Start(ctx, dir, o.store); err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, nil, err
+	}
+	stop = func() { srv.Stop(); os.RemoveAll(dir) }
+	o.address = srv.Addr
+	fmt.Fprintf(os.Stderr, "Temporal server process on %s (%s store)\n", o.address, o.store)
+	if wk, err = startWorker(*o, "", taskQueue); err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return srv, wk, stop, nil
 }
 
 // costRound runs o.costNodes nodes of one way to their end and measures.
