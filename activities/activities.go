@@ -214,7 +214,7 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 // judgedPoll is a poll judged by the callback's rules; the status shown is
 // what statusField reads, when it reads anything.
 func judgedPoll(ctx context.Context, in CheckStatusInput, r httpnode.Request, ex *exchange, vars map[string]any) (CheckStatusOutput, error) {
-	outcome, err := judgePoll(ctx, in, r, vars)
+	outcome, err := judgePoll(ctx, in, r, vars, ex.mask)
 	if err != nil {
 		return CheckStatusOutput{}, err
 	}

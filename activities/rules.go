@@ -52,7 +52,7 @@ func responseVars(status int, header http.Header, body []byte, poll *PollVars) m
 }
 
 // evalRule evaluates a rule (a bool) at field.
-func evalRule(ctx context.Context, kind httpnode.ExprKind, field, src string, vars map[string]any) (bool, error) {
+func evalRule(ctx context.Context, kind httpnode.ExprKind, field, src string, vars map[string]any, m *masker) (bool, error) {
 	e, err := httpnode.CompileExpr(kind, src, true)
 	if err == nil {
 		var v any
@@ -64,7 +64,7 @@ func evalRule(ctx context.Context, kind httpnode.ExprKind, field, src string, va
 			err = fmt.Errorf("gave %v, not true or false", v)
 		}
 	}
-	return false, ruleError(field, src, err)
+	return false, ruleError(field, src, err, m)
 }
 
 func eval(ctx context.Context, e *httpnode.Expr, vars map[string]any) (any, error) {
@@ -76,16 +76,17 @@ func eval(ctx context.Context, e *httpnode.Expr, vars map[string]any) (any, erro
 }
 
 // ruleError is the non-retryable failure of an expression that could not
-// be evaluated: a missing field, a wrong type, the cost limit.
-func ruleError(field, src string, err error) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q could not be evaluated: %v (a field that may be missing can be guarded: has(body.x) && body.x == 1)", field, src, err), httpnode.ErrExpression, nil)
+// be evaluated: a missing field, a wrong type, the cost limit. CEL's
+// message may quote the response: secrets are masked in it.
+func ruleError(field, src string, err error, m *masker) error {
+	return temporal.NewNonRetryableApplicationError(m.String(fmt.Sprintf("%s: %q could not be evaluated: %v (a field that may be missing can be guarded: has(body.x) && body.x == 1)", field, src, err)), httpnode.ErrExpression, nil)
 }
 
 // failWhen checks r's failWhen rules in order on ex's response: the first
 // that is true fails the try with its message (retryable when it says so).
 func failWhen(ctx context.Context, step string, kind httpnode.ExprKind, r httpnode.Request, ex *exchange, vars map[string]any, details any) error {
 	for i, f := range r.FailWhen {
-		hit, err := evalRule(ctx, kind, fmt.Sprintf("%s.failWhen[%d].when", step, i), f.When, vars)
+		hit, err := evalRule(ctx, kind, fmt.Sprintf("%s.failWhen[%d].when", step, i), f.When, vars, ex.mask)
 		if err != nil {
 			return err
 		}
@@ -114,11 +115,11 @@ func evalOutputs(ctx context.Context, kind httpnode.ExprKind, outputs map[string
 		field := "outputs." + name
 		e, err := httpnode.CompileExpr(kind, outputs[name], false)
 		if err != nil {
-			return nil, ruleError(field, outputs[name], err)
+			return nil, ruleError(field, outputs[name], err, ex.mask)
 		}
 		v, _, err := e.Program().ContextEval(ctx, vars)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %q could not be evaluated: %v (an output whose field may be missing can say so: has(body.x) ? body.x : null)", field, outputs[name], err), httpnode.ErrExpression, nil)
+			return nil, temporal.NewNonRetryableApplicationError(ex.mask.String(fmt.Sprintf("%s: %q could not be evaluated: %v (an output whose field may be missing can say so: has(body.x) ? body.x : null)", field, outputs[name], err)), httpnode.ErrExpression, nil)
 		}
 		native, err := v.ConvertToNative(reflect.TypeOf(&structpb.Value{}))
 		if err != nil {
@@ -153,7 +154,7 @@ func judgeMain(ctx context.Context, in SendRequestInput, ex *exchange, out *Send
 		return err
 	}
 	if r.SuccessWhen != "" {
-		ok, err := evalRule(ctx, httpnode.ExprResponse, "request.successWhen", r.SuccessWhen, vars)
+		ok, err := evalRule(ctx, httpnode.ExprResponse, "request.successWhen", r.SuccessWhen, vars, ex.mask)
 		if err != nil {
 			return err
 		}
@@ -169,12 +170,12 @@ func judgeMain(ctx context.Context, in SendRequestInput, ex *exchange, out *Send
 
 // judgePoll is a poll's outcome by the callback's rules (pendingWhen,
 // successWhen; failWhen was checked before the status rule).
-func judgePoll(ctx context.Context, in CheckStatusInput, r httpnode.Request, vars map[string]any) (string, error) {
+func judgePoll(ctx context.Context, in CheckStatusInput, r httpnode.Request, vars map[string]any, m *masker) (string, error) {
 	rule := func(field, src string) (bool, error) {
 		if src == "" {
 			return false, nil
 		}
-		return evalRule(ctx, httpnode.ExprPoll, field, src, vars)
+		return evalRule(ctx, httpnode.ExprPoll, field, src, vars, m)
 	}
 	success, err := rule("callback.successWhen", r.SuccessWhen)
 	if err != nil || success {
@@ -214,7 +215,7 @@ func ExplainRules(ctx context.Context, r httpnode.Request, resp httpnode.Respons
 	vars := responseVars(resp.StatusCode, header, resp.BodyBytes(), nil)
 	var out []RuleVerdict
 	verdict := func(field, src string) {
-		ok, err := evalRule(ctx, httpnode.ExprResponse, field, src, vars)
+		ok, err := evalRule(ctx, httpnode.ExprResponse, field, src, vars, &masker{})
 		v := RuleVerdict{Field: field, When: src, Result: fmt.Sprint(ok)}
 		if err != nil {
 			v.Result = err.Error()

@@ -201,3 +201,18 @@ func withRule(rd httpnode.Ready, successWhen string) httpnode.Ready {
 	r.SuccessWhen = successWhen
 	return ready(r)
 }
+
+// CEL's error may quote the response: a secret the remote echoes is masked
+// in it too.
+func TestSendRequest_ExpressionErrorsAreMasked(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"n": r.Header.Get("Authorization")})
+	}))
+	t.Cleanup(srv.Close)
+	_, err := sendWith(t, srv, func(r *httpnode.Request) {
+		r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.TOKEN}"}
+		r.SuccessWhen = `{"x": 1}[body.n] == 1` // no such key: <the value>
+	}, nil)
+	app := requireAppError(t, err, httpnode.ErrExpression, false)
+	require.NotContains(t, app.Message(), "tok-123456")
+}
