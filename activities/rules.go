@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -229,4 +230,84 @@ func ExplainRules(ctx context.Context, r httpnode.Request, resp httpnode.Respons
 		verdict("request.successWhen", r.SuccessWhen)
 	}
 	return out
+}
+
+// JudgePushInput is one pushed callback for the node's rules: its body
+// and content type, the callback's rules (Request.SuccessWhen and FailWhen
+// in Rules, PendingWhen), the outputs, and the push's number and the
+// wait's start (as polls and elapsed).
+type JudgePushInput struct {
+	ContentType string            `json:"contentType,omitempty"`
+	Body        string            `json:"body"`
+	Rules       httpnode.Request  `json:"rules"`
+	PendingWhen string            `json:"pendingWhen,omitempty"`
+	StatusField string            `json:"statusField,omitempty"`
+	Outputs     map[string]string `json:"outputs,omitempty"`
+	Vars        PollVars          `json:"vars"`
+}
+
+// JudgePushOutput is what the rules say of a push: its outcome, the status
+// shown, the failWhen message that failed it, and the outputs of a final
+// success.
+type JudgePushOutput struct {
+	Status  string                     `json:"status"`
+	Outcome string                     `json:"outcome"`
+	Message string                     `json:"message,omitempty"`
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
+}
+
+// JudgePush judges a pushed callback by the callback's rules, as a poll's
+// response is judged (a push has status 200, its headers its Content-Type;
+// polls counts the pushes). The node's update handler runs it as a local
+// activity, so that no expression runs in workflow code. A rule that
+// cannot be evaluated refuses the push (CallbackUnreadable): the node
+// keeps waiting.
+func (a *Activities) JudgePush(ctx context.Context, in JudgePushInput) (JudgePushOutput, error) {
+	header := http.Header{}
+	if in.ContentType != "" {
+		header.Set("Content-Type", in.ContentType)
+	}
+	body := []byte(in.Body)
+	ex := &exchange{Response: httpnode.Response{StatusCode: http.StatusOK, Body: in.Body}, body: body, header: header, mask: &masker{}}
+	vars := responseVars(http.StatusOK, header, body, &in.Vars)
+	unreadable := func(err error) error {
+		var app *temporal.ApplicationError
+		msg := err.Error()
+		if errors.As(err, &app) {
+			msg = app.Message()
+		}
+		return temporal.NewNonRetryableApplicationError(msg, httpnode.RejectUnreadable, nil)
+	}
+	status, _ := httpnode.LookupBody(in.ContentType, body, in.StatusField)
+	out := JudgePushOutput{Status: httpnode.ClipStatus(status)}
+	for i, f := range in.Rules.FailWhen {
+		hit, err := evalRule(ctx, httpnode.ExprPoll, fmt.Sprintf("callback.failWhen[%d].when", i), f.When, vars, ex.mask)
+		if err != nil {
+			return JudgePushOutput{}, unreadable(err)
+		}
+		if hit {
+			out.Outcome, out.Message = OutcomeFailure, fmt.Sprintf("callback: %s (failWhen %q)%s", f.Message, f.When, ex.Response.Excerpt())
+			return out.withStatus(), nil
+		}
+	}
+	outcome, err := judgePoll(ctx, CheckStatusInput{PendingWhen: in.PendingWhen}, in.Rules, vars, ex.mask)
+	if err != nil {
+		return JudgePushOutput{}, unreadable(err)
+	}
+	out.Outcome = outcome
+	if outcome == OutcomeSuccess {
+		if out.Outputs, err = evalOutputs(ctx, httpnode.ExprPoll, in.Outputs, ex, vars); err != nil {
+			return JudgePushOutput{}, unreadable(err)
+		}
+	}
+	return out.withStatus(), nil
+}
+
+// withStatus shows the outcome as the status when the body has none at
+// the status field.
+func (o JudgePushOutput) withStatus() JudgePushOutput {
+	if o.Status == "" {
+		o.Status = strings.ToUpper(o.Outcome)
+	}
+	return o
 }

@@ -216,3 +216,25 @@ func TestSendRequest_ExpressionErrorsAreMasked(t *testing.T) {
 	app := requireAppError(t, err, httpnode.ErrExpression, false)
 	require.NotContains(t, app.Message(), "tok-123456")
 }
+
+// A pushed XML TaskFinish judged by rules: the status shown is
+// pushStatusField's, the outcome the rules'.
+func TestJudgePush(t *testing.T) {
+	doc := `<Response><JobsDetail><State>Success</State><JobId>j-9</JobId></JobsDetail></Response>`
+	in := JudgePushInput{ContentType: "application/xml", Body: doc, StatusField: "JobsDetail.State",
+		Rules: httpnode.Request{SuccessWhen: "body.JobsDetail.State == 'Success'"}, PendingWhen: "body.JobsDetail.State == 'Running'",
+		Outputs: map[string]string{"jobId": "body.JobsDetail.JobId", "pushes": "polls"}, Vars: PollVars{Poll: 2, WaitSince: time.Now()}}
+	out, err := newActivities().JudgePush(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, JudgePushOutput{Status: "Success", Outcome: OutcomeSuccess, Outputs: map[string]json.RawMessage{"jobId": json.RawMessage(`"j-9"`), "pushes": json.RawMessage(`2`)}}, out)
+
+	in.Body = strings.Replace(doc, "Success", "Failed", 1)
+	out, err = newActivities().JudgePush(context.Background(), in)
+	require.NoError(t, err)
+	require.Equal(t, OutcomeFailure, out.Outcome, "neither pending nor success")
+	require.Empty(t, out.Outputs)
+
+	in.Rules.SuccessWhen = "body.JobsDetail.Result.Url != ''"
+	_, err = newActivities().JudgePush(context.Background(), in)
+	requireAppError(t, err, httpnode.RejectUnreadable, false)
+}

@@ -27,8 +27,7 @@ func TestValidate_Expressions(t *testing.T) {
 		{``, `"notify": {"url": "https://n.example", "successWhen": "true"}`, "notify.successWhen: successWhen and failWhen judge the main request and the callback's polls only"},
 		{``, `"callback": {"url": "https://x.example/s", "successWhen": "body.state == 'DONE'", "pending": ["RUNNING"]}`, "callback.pending: pending and success lists and the rules pendingWhen / successWhen are two ways to judge a poll: use one"},
 		{``, `"callback": {"url": "https://x.example/s", "pendingWhen": "body.state = 'RUNNING'"}`, `callback.pendingWhen: "body.state = 'RUNNING'"`},
-		{``, `"callback": {"mode": "push", "successWhen": "true"}, "outputs": {"a": "body.a"}`, `outputs: are not computed in mode "push" yet`},
-		{``, `"callback": {"mode": "push", "successWhen": "true"}`, `callback.successWhen: successWhen, pendingWhen and failWhen are not used in mode "push": pushed callbacks are judged by pushStatusField`},
+		{``, `"callback": {"mode": "location"}, "outputs": {"a": "body.a"}`, `outputs: are not computed in mode "location" yet`},
 		{``, `"callback": {"mode": "location", "failWhen": [{"when": "true", "message": "x"}]}`, `are not used in mode "location": location mode judges a 202's operation by its status code`},
 	}
 	for _, c := range cases {

@@ -34,10 +34,8 @@ func (n Node) Validate() error {
 	validateRules("request", n.Request, &errs)
 	if n.Callback != nil {
 		n.Callback.validate(n.Request, &errs)
-		if n.Callback.Mode == ModePush || n.Callback.Mode == ModePushPoll || n.Callback.Mode == ModeLocation {
-			if len(n.Outputs) > 0 {
-				errs = append(errs, FieldError{"outputs", fmt.Sprintf("are not computed in mode %q yet (they are with timer, activity, retry and auto, and without a callback)", n.Callback.Mode)})
-			}
+		if n.Callback.Mode == ModeLocation && len(n.Outputs) > 0 {
+			errs = append(errs, FieldError{"outputs", "are not computed in mode \"location\" yet (they are in every other mode, and without a callback)"})
 		}
 	}
 	validateOutputs(n.Outputs, &errs)

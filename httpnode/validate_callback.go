@@ -32,12 +32,8 @@ func (cb *Callback) validate(main Request, errs *[]FieldError) {
 	if cb.Judged() && (len(cb.Pending) > 0 || len(cb.Success) > 0) {
 		add("callback.pending", "pending and success lists and the rules pendingWhen / successWhen are two ways to judge a poll: use one (e.g. successWhen: \"body.state == 'DONE'\")")
 	}
-	if (cb.Judged() || len(cb.FailWhen) > 0) && (cb.Mode == ModeLocation || cb.Pushed()) {
-		why := "location mode judges a 202's operation by its status code (use request.successStatus)"
-		if cb.Pushed() {
-			why = "pushed callbacks are judged by pushStatusField with pending and success; rules on them are not applied yet"
-		}
-		add("callback.successWhen", "successWhen, pendingWhen and failWhen are not used in mode %q: %s", cb.Mode, why)
+	if (cb.Judged() || len(cb.FailWhen) > 0) && cb.Mode == ModeLocation {
+		add("callback.successWhen", "successWhen, pendingWhen and failWhen are not used in mode %q: location mode judges a 202's operation by its status code (use request.successStatus)", cb.Mode)
 	}
 	cb.validateIntervals(errs)
 	if cb.StuckAfterPolls < 0 || cb.StuckAfter < 0 {

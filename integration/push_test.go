@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -289,4 +290,46 @@ func TestReceiver_RefusesACallbackForAPollingNode(t *testing.T) {
 	res := resultOf(t, run)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
 	require.Zero(t, res.Pushes)
+}
+
+// Pushed callbacks judged by the callback's rules (in a local activity, not
+// workflow code), with outputs of the final push; a push the rules cannot
+// read is refused and the node waits on; a failWhen rule fails the node
+// with its message.
+func TestHTTPNode_PushRulesAndOutputs(t *testing.T) {
+	f := newFixture(t)
+	f.pushWorker(t)
+	rules := `, "pushStatusField": "phase", "successWhen": "body.phase == 'done' && body.result.ok",
+		"pendingWhen": "body.progress < 100", "failWhen": [{"when": "has(body.error)", "message": "the job failed"}]`
+	start := func(name string) (client.WorkflowRun, string) {
+		rm := newRemote(t)
+		node := withFields(t, pushNode(rm, httpnode.ModePush, rules), `{"outputs": {"resultUrl": "body.result.url", "pushes": "polls"}, "onFailure": "continue"}`)
+		run := f.startNamed(t, name, node)
+		return run, recv(t, rm.got)
+	}
+	run, hook := start("-ok")
+	code, ans := post(t, hook, "application/json", `{"phase": "running", "progress": 50}`, nil)
+	require.Equal(t, http.StatusOK, code, ans.Error)
+	require.Equal(t, receiver.Answer{Result: "accepted", Status: "running"}, ans)
+	code, ans = post(t, hook, "application/json", `{"phase": "running"}`, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, code, "a push the rules cannot read is refused")
+	require.Contains(t, ans.Error, `callback.pendingWhen: "body.progress < 100" could not be evaluated: no such key: progress`)
+	code, ans = post(t, hook, "application/json", `{"phase": "done", "progress": 100, "result": {"ok": true, "url": "https://files.example/r.csv"}}`, nil)
+	require.Equal(t, http.StatusOK, code, ans.Error)
+	require.Equal(t, receiver.Answer{Result: "accepted", Status: "done", Final: true}, ans)
+	res := resultOf(t, run)
+	require.Equal(t, httpnode.StatusSucceeded, res.Status)
+	require.Equal(t, 2, res.Pushes)
+	require.Equal(t, map[string]json.RawMessage{"resultUrl": json.RawMessage(`"https://files.example/r.csv"`), "pushes": json.RawMessage(`2`)}, res.Outputs)
+	record(t, "push_rules.json", f.history(t, run))
+
+	run, hook = start("-failed")
+	code, ans = post(t, hook, "application/json", `{"phase": "running", "progress": 10, "error": "disk full"}`, nil)
+	require.Equal(t, http.StatusOK, code, ans.Error)
+	require.True(t, ans.Final)
+	res = resultOf(t, run)
+	require.Equal(t, httpnode.StatusFailed, res.Status)
+	require.Equal(t, httpnode.ErrResponseRule, res.Error.Type)
+	require.Contains(t, res.Error.Message, `callback: the job failed (failWhen "has(body.error)")`)
+	require.Empty(t, res.Outputs)
 }

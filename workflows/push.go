@@ -1,20 +1,26 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
 )
 
-// Pushed is the final status a callback delivered.
+// Pushed is the final status a callback delivered: with rules, the
+// failWhen message that failed it, or the outputs of its success.
 type Pushed struct {
-	Status   string             `json:"status"`
-	Outcome  string             `json:"outcome"`
-	Response *httpnode.Response `json:"response,omitempty"`
+	Status   string                     `json:"status"`
+	Outcome  string                     `json:"outcome"`
+	Response *httpnode.Response         `json:"response,omitempty"`
+	Message  string                     `json:"message,omitempty"`
+	Outputs  map[string]json.RawMessage `json:"outputs,omitempty"`
 }
 
 // maxDeliveries is how many delivery ids an attempt remembers.
@@ -39,7 +45,7 @@ func (r *nodeRun) validateCallback(_ workflow.Context, d httpnode.CallbackDelive
 	status, err := httpnode.LookupBody(d.ContentType, []byte(d.Body), cb.PushStatusField)
 	status = httpnode.ClipStatus(status)
 	switch p := cur.Pushed; {
-	case err != nil:
+	case err != nil && !judgedPush(cb): // with rules, they read the body (JudgePush)
 		return reject(httpnode.RejectUnreadable, "callback body: %v (the node reads the status at callback.pushStatusField %q)", err, cb.PushStatusField)
 	case p != nil && p.Status == status:
 		return reject(httpnode.RejectDuplicate, "final status %q was applied already", status)
@@ -62,21 +68,47 @@ func (r *nodeRun) onCallback(ctx workflow.Context, d httpnode.CallbackDelivery) 
 	cb, cur := r.node.Callback, &r.st.Current
 	status, _ := httpnode.LookupBody(d.ContentType, []byte(d.Body), cb.PushStatusField)
 	status = httpnode.ClipStatus(status)
+	outcome := httpnode.Judge(cb.Pending, cb.Success, status)
+	var judged activities.JudgePushOutput
+	if judgedPush(cb) {
+		if err := r.judgePush(ctx, d, &judged); err != nil {
+			return httpnode.CallbackAck{}, err
+		}
+		if err := r.validateCallback(ctx, d); err != nil { // another delivery may have been applied meanwhile
+			return httpnode.CallbackAck{}, err
+		}
+		status, outcome = judged.Status, judged.Outcome
+	}
 	cur.Deliveries = append(cur.Deliveries, d.DeliveryID)
 	if len(cur.Deliveries) > maxDeliveries {
 		cur.Deliveries = cur.Deliveries[1:]
 	}
 	cur.Pushes++
 	cur.Observe(status, 0, workflow.Now(ctx))
-	outcome := httpnode.Judge(cb.Pending, cb.Success, status)
 	workflow.GetLogger(ctx).Info("callback received", "status", status, "outcome", outcome, "pushes", cur.Pushes)
 	if outcome == httpnode.OutcomePending {
 		r.progress.LastStatus, r.progress.Pushes = status, cur.Pushes
 		return httpnode.CallbackAck{Status: status}, nil
 	}
 	resp := &httpnode.Response{Body: d.Body, Headers: map[string]string{"Content-Type": d.ContentType}}
-	cur.Pushed = &Pushed{Status: status, Outcome: outcome, Response: resp}
+	cur.Pushed = &Pushed{Status: status, Outcome: outcome, Response: resp, Message: judged.Message, Outputs: judged.Outputs}
 	return httpnode.CallbackAck{Status: status, Final: true}, nil
+}
+
+// judgedPush reports whether pushes are judged by the callback's rules.
+func judgedPush(cb *httpnode.Callback) bool { return cb.Judged() || len(cb.FailWhen) > 0 }
+
+// judgePush has the callback's rules judge d, in a local activity: no
+// expression runs in workflow code.
+func (r *nodeRun) judgePush(ctx workflow.Context, d httpnode.CallbackDelivery, out *activities.JudgePushOutput) error {
+	cb, cur := r.node.Callback, &r.st.Current
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}, Summary: "judge the pushed callback",
+	})
+	return workflow.ExecuteLocalActivity(lctx, a.JudgePush, activities.JudgePushInput{
+		ContentType: d.ContentType, Body: d.Body, Rules: cb.Request, PendingWhen: cb.PendingWhen, StatusField: cb.PushStatusField,
+		Outputs: r.node.Outputs, Vars: activities.PollVars{Poll: cur.Pushes + 1, WaitSince: cur.PollDeadline.Add(-cb.Deadline.D())},
+	}).Get(ctx, out)
 }
 
 // pushed ends the wait with the pushed final status.
@@ -84,8 +116,12 @@ func (r *nodeRun) pushed() error {
 	cur := &r.st.Current
 	p := cur.Pushed
 	cur.CallbackResponse, cur.Waiting = p.Response, false
-	if p.Outcome == httpnode.OutcomeSuccess {
+	switch {
+	case p.Outcome == httpnode.OutcomeSuccess:
+		cur.Outputs = p.Outputs
 		return nil
+	case p.Message != "":
+		return temporal.NewNonRetryableApplicationError(p.Message, httpnode.ErrResponseRule, nil)
 	}
 	return temporal.NewNonRetryableApplicationError(r.node.Callback.FailedMessage(cur.TaskID, p.Status, p.Response), httpnode.ErrCallbackStatus, nil)
 }
