@@ -56,7 +56,7 @@ func (a *Activities) pollTry(ctx context.Context, in PollUntilDoneInput, st http
 		st.Failures++
 		var app *temporal.ApplicationError
 		if st.Failures >= max(in.PollTries, 1) || (errors.As(err, &app) && app.NonRetryable()) {
-			return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(err.Error(), errType(err), nil, st)
+			return PollUntilDoneOutput{State: st}, temporal.NewNonRetryableApplicationError(errMessage(err), errType(err), nil, st)
 		}
 		recordHeartbeat(ctx, st)
 		return PollUntilDoneOutput{State: st}, nextPoll(in, st, fmt.Sprintf("poll %d failed (%d in a row): %v", st.Polls, st.Failures, err))
@@ -105,6 +105,16 @@ func retryState(in httpnode.PollState, saved *httpnode.PollState, attempt int) h
 
 // errType is the type of an activity error, for the error that carries it
 // on.
+// errMessage is err's message, without the " (type: …, retryable: …)"
+// an ApplicationError's Error adds.
+func errMessage(err error) string {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return app.Message()
+	}
+	return err.Error()
+}
+
 func errType(err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {

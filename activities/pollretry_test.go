@@ -73,6 +73,7 @@ func TestPollByRetry_FailuresAndBudgets(t *testing.T) {
 	require.ErrorAs(t, err, &app)
 	require.Equal(t, httpnode.ErrHTTPStatus, app.Type())
 	require.True(t, app.NonRetryable())
+	require.NotContains(t, app.Message(), "(type: ", "the poll's own message, as the other modes give it")
 	require.EqualValues(t, 3, n.Load())
 	require.Equal(t, 3, out.State.Failures)
 
