@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -214,15 +213,12 @@ func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (Chec
 // judgedPoll is a poll judged by the callback's rules; the status shown is
 // what statusField reads, when it reads anything.
 func judgedPoll(ctx context.Context, in CheckStatusInput, r httpnode.Request, ex *exchange, vars map[string]any) (CheckStatusOutput, error) {
-	outcome, err := judgePoll(ctx, in, r, vars, ex.mask)
+	outcome, err := judgePoll(ctx, r.SuccessWhen, in.PendingWhen, vars, ex.mask)
 	if err != nil {
 		return CheckStatusOutput{}, err
 	}
 	status, _ := httpnode.Lookup(ex.body, in.StatusField)
-	if status == "" {
-		status = strings.ToUpper(outcome)
-	}
-	out := CheckStatusOutput{Status: httpnode.ClipStatus(ex.mask.String(status)), StatusCode: ex.Response.StatusCode, Outcome: outcome}
+	out := CheckStatusOutput{Status: shownStatus(ex.mask.String(status), outcome), StatusCode: ex.Response.StatusCode, Outcome: outcome}
 	return pollOutcome(ctx, in, ex, vars, out)
 }
 

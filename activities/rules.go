@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"cel.dev/cel-go/common/types/ref"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -56,24 +57,15 @@ func responseVars(status int, header http.Header, body []byte, poll *PollVars) m
 func evalRule(ctx context.Context, kind httpnode.ExprKind, field, src string, vars map[string]any, m *masker) (bool, error) {
 	e, err := httpnode.CompileExpr(kind, src, true)
 	if err == nil {
-		var v any
-		if v, err = eval(ctx, e, vars); err == nil {
-			b, ok := v.(bool)
-			if ok {
+		var v ref.Val
+		if v, _, err = e.Program().ContextEval(ctx, vars); err == nil {
+			if b, ok := v.Value().(bool); ok {
 				return b, nil
 			}
-			err = fmt.Errorf("gave %v, not true or false", v)
+			err = fmt.Errorf("gave %v, not true or false", v.Value())
 		}
 	}
 	return false, ruleError(field, src, err, m)
-}
-
-func eval(ctx context.Context, e *httpnode.Expr, vars map[string]any) (any, error) {
-	out, _, err := e.Program().ContextEval(ctx, vars)
-	if err != nil {
-		return nil, err
-	}
-	return out.Value(), nil
 }
 
 // ruleError is the non-retryable failure of an expression that could not
@@ -171,24 +163,24 @@ func judgeMain(ctx context.Context, in SendRequestInput, ex *exchange, out *Send
 
 // judgePoll is a poll's outcome by the callback's rules (pendingWhen,
 // successWhen; failWhen was checked before the status rule).
-func judgePoll(ctx context.Context, in CheckStatusInput, r httpnode.Request, vars map[string]any, m *masker) (string, error) {
+func judgePoll(ctx context.Context, successWhen, pendingWhen string, vars map[string]any, m *masker) (string, error) {
 	rule := func(field, src string) (bool, error) {
 		if src == "" {
 			return false, nil
 		}
 		return evalRule(ctx, httpnode.ExprPoll, field, src, vars, m)
 	}
-	success, err := rule("callback.successWhen", r.SuccessWhen)
+	success, err := rule("callback.successWhen", successWhen)
 	if err != nil || success {
 		return OutcomeSuccess, err
 	}
-	pending, err := rule("callback.pendingWhen", in.PendingWhen)
+	pending, err := rule("callback.pendingWhen", pendingWhen)
 	switch {
 	case err != nil:
 		return "", err
-	case pending || in.PendingWhen == "":
+	case pending || pendingWhen == "":
 		return OutcomePending, nil // without pendingWhen, all but a success is pending
-	case r.SuccessWhen == "":
+	case successWhen == "":
 		return OutcomeSuccess, nil // without successWhen, all but pending is a success
 	}
 	return OutcomeFailure, nil
@@ -279,7 +271,7 @@ func (a *Activities) JudgePush(ctx context.Context, in JudgePushInput) (JudgePus
 		return temporal.NewNonRetryableApplicationError(msg, httpnode.RejectUnreadable, nil)
 	}
 	status, _ := httpnode.LookupBody(in.ContentType, body, in.StatusField)
-	out := JudgePushOutput{Status: httpnode.ClipStatus(status)}
+	out := JudgePushOutput{Status: status}
 	for i, f := range in.Rules.FailWhen {
 		hit, err := evalRule(ctx, httpnode.ExprPoll, fmt.Sprintf("callback.failWhen[%d].when", i), f.When, vars, ex.mask)
 		if err != nil {
@@ -287,27 +279,28 @@ func (a *Activities) JudgePush(ctx context.Context, in JudgePushInput) (JudgePus
 		}
 		if hit {
 			out.Outcome, out.Message = OutcomeFailure, fmt.Sprintf("callback: %s (failWhen %q)%s", f.Message, f.When, ex.Response.Excerpt())
-			return out.withStatus(), nil
+			out.Status = shownStatus(out.Status, out.Outcome)
+			return out, nil
 		}
 	}
-	outcome, err := judgePoll(ctx, CheckStatusInput{PendingWhen: in.PendingWhen}, in.Rules, vars, ex.mask)
+	outcome, err := judgePoll(ctx, in.Rules.SuccessWhen, in.PendingWhen, vars, ex.mask)
 	if err != nil {
 		return JudgePushOutput{}, unreadable(err)
 	}
-	out.Outcome = outcome
+	out.Outcome, out.Status = outcome, shownStatus(out.Status, outcome)
 	if outcome == OutcomeSuccess {
 		if out.Outputs, err = evalOutputs(ctx, httpnode.ExprPoll, in.Outputs, ex, vars); err != nil {
 			return JudgePushOutput{}, unreadable(err)
 		}
 	}
-	return out.withStatus(), nil
+	return out, nil
 }
 
-// withStatus shows the outcome as the status when the body has none at
-// the status field.
-func (o JudgePushOutput) withStatus() JudgePushOutput {
-	if o.Status == "" {
-		o.Status = strings.ToUpper(o.Outcome)
+// shownStatus is the status a response judged by rules shows: what the
+// status field reads, clipped, or the outcome when it reads nothing.
+func shownStatus(status, outcome string) string {
+	if status == "" {
+		return strings.ToUpper(outcome)
 	}
-	return o
+	return httpnode.ClipStatus(status)
 }

@@ -132,10 +132,7 @@ func TestSendRequest_Outputs(t *testing.T) {
 // Outputs never carry a secret the request used, even when the remote
 // echoes it.
 func TestSendRequest_OutputsAreMasked(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]string{"echo": r.Header.Get("Authorization")})
-	}))
-	t.Cleanup(srv.Close)
+	srv := echoAuthorization(t, "echo")
 	out, err := sendWith(t, srv, func(r *httpnode.Request) {
 		r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.TOKEN}"}
 	}, map[string]string{"echo": "body.echo"})
@@ -196,6 +193,16 @@ func TestCheckStatus_Rules(t *testing.T) {
 	require.Contains(t, app.Message(), "callback: no running allowed")
 }
 
+// echoAuthorization answers {field: <the request's Authorization header>},
+// as a remote that echoes the credentials it got.
+func echoAuthorization(t *testing.T, field string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{field: r.Header.Get("Authorization")})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func withRule(rd httpnode.Ready, successWhen string) httpnode.Ready {
 	r := rd.Request()
 	r.SuccessWhen = successWhen
@@ -205,10 +212,7 @@ func withRule(rd httpnode.Ready, successWhen string) httpnode.Ready {
 // CEL's error may quote the response: a secret the remote echoes is masked
 // in it too.
 func TestSendRequest_ExpressionErrorsAreMasked(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(map[string]string{"n": r.Header.Get("Authorization")})
-	}))
-	t.Cleanup(srv.Close)
+	srv := echoAuthorization(t, "n")
 	_, err := sendWith(t, srv, func(r *httpnode.Request) {
 		r.Auth = &httpnode.Auth{Type: "bearer", Token: "${secret.TOKEN}"}
 		r.SuccessWhen = `{"x": 1}[body.n] == 1` // no such key: <the value>

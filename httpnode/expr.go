@@ -80,10 +80,7 @@ func exprEnv(kind ExprKind) (*cel.Env, error) {
 }
 
 // Expr is an expression compiled for evaluation.
-type Expr struct {
-	Source string
-	prg    cel.Program
-}
+type Expr struct{ prg cel.Program }
 
 // exprCache holds compiled programs by kind and source: an activity judges
 // many responses by the same few rules. Nodes are untrusted input, so the
@@ -125,11 +122,8 @@ func CompileExpr(kind ExprKind, src string, rule bool) (*Expr, error) {
 }
 
 func compileExpr(kind ExprKind, src string, rule bool) (*Expr, error) {
-	if strings.TrimSpace(src) == "" {
-		return nil, fmt.Errorf("is empty (give a CEL expression, e.g. %s)", exprExample(rule))
-	}
-	if len(src) > MaxExpressionBytes {
-		return nil, fmt.Errorf("is %d bytes, more than the %d an expression may have", len(src), MaxExpressionBytes)
+	if err := exprText(src, rule); err != nil {
+		return nil, err
 	}
 	env, err := exprEnv(kind)
 	if err != nil {
@@ -154,7 +148,7 @@ func compileExpr(kind ExprKind, src string, rule bool) (*Expr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q: %v", src, err)
 	}
-	return &Expr{Source: src, prg: prg}, nil
+	return &Expr{prg: prg}, nil
 }
 
 var undeclaredPollVar = regexp.MustCompile(`undeclared reference to '(polls|elapsed)'`)
@@ -240,14 +234,23 @@ func CheckExprs(specs []ExprSpec) error {
 	return &ValidationError{Problems: errs}
 }
 
-// checkExprText is what Validate checks of an expression: that it is
-// there and not too long (CheckExpressions compiles it).
-func checkExprText(field, src string, rule bool, errs *[]FieldError) {
+// exprText checks an expression's text: that it is there and not too
+// long.
+func exprText(src string, rule bool) error {
 	switch {
 	case strings.TrimSpace(src) == "":
-		*errs = append(*errs, FieldError{field, "is empty (give a CEL expression, e.g. " + exprExample(rule) + ")"})
+		return fmt.Errorf("is empty (give a CEL expression, e.g. %s)", exprExample(rule))
 	case len(src) > MaxExpressionBytes:
-		*errs = append(*errs, FieldError{field, fmt.Sprintf("is %d bytes, more than the %d an expression may have", len(src), MaxExpressionBytes)})
+		return fmt.Errorf("is %d bytes, more than the %d an expression may have", len(src), MaxExpressionBytes)
+	}
+	return nil
+}
+
+// checkExprText is what Validate checks of an expression: its text
+// (CheckExpressions compiles it).
+func checkExprText(field, src string, rule bool, errs *[]FieldError) {
+	if err := exprText(src, rule); err != nil {
+		*errs = append(*errs, FieldError{field, err.Error()})
 	}
 }
 
