@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/bodystore"
 	"github.com/httpnode/httpnode/internal/callbackurl"
 	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/internal/secrets"
@@ -33,6 +34,9 @@ type Activities struct {
 	// Callbacks mints the ${callbackUrl} of push nodes; nil when the worker
 	// serves no callback receiver.
 	Callbacks *callbackurl.Minter
+	// Bodies is the worker's body store (--body-store); nil when it has
+	// none.
+	Bodies *bodystore.Store
 	// DefaultWaitMode is how a node whose callback names no mode waits
 	// (worker --default-wait-mode; empty or timer: timer mode). SendRequest
 	// answers it, so that the mode of every wait is in history.
@@ -96,7 +100,9 @@ const (
 // success rule fails with an HTTPStatus error whose details are the
 // SendRequestOutput; see checkStatus and transportError for retryability.
 func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (SendRequestOutput, error) {
-	opts := sendOptions{idempotencyKey: in.IdempotencyKey, msgID: in.IdempotencyKey}
+	r := in.Request.Request()
+	opts := sendOptions{idempotencyKey: in.IdempotencyKey, msgID: in.IdempotencyKey, store: true,
+		readsBody: r.SuccessWhen != "" || len(r.FailWhen) > 0 || len(in.Outputs) > 0}
 	opts.retry = activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1
 	if a.Callbacks != nil && activity.IsActivity(ctx) {
 		opts.callbackURL, opts.token = a.Callbacks.URL(activity.GetInfo(ctx).WorkflowExecution.ID, in.IdempotencyKey)
@@ -108,11 +114,11 @@ func (a *Activities) SendRequest(ctx context.Context, in SendRequestInput) (Send
 		return SendRequestOutput{}, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidNode, nil)
 	}
 	defer heartbeatWhile(ctx)()
-	r := in.Request.Request()
 	ex, err := a.exchange(ctx, "request", r, opts)
 	if err != nil {
 		return SendRequestOutput{}, err
 	}
+	defer ex.done()
 	out := SendRequestOutput{Sent: ex.Sent, Response: ex.Response}
 	if in.WaitMode && a.DefaultWaitMode != httpnode.ModeTimer {
 		out.WaitMode = a.DefaultWaitMode
@@ -174,10 +180,11 @@ type CheckStatusOutput struct {
 // is not an error here: it is reported with outcome "failure".
 func (a *Activities) CheckStatus(ctx context.Context, in CheckStatusInput) (CheckStatusOutput, error) {
 	r := in.Request.Request()
-	ex, err := a.exchange(ctx, "callback", r, sendOptions{})
+	ex, err := a.exchange(ctx, "callback", r, sendOptions{store: true, readsBody: true})
 	if err != nil {
 		return CheckStatusOutput{}, err
 	}
+	defer ex.done()
 	logExchange(ctx, "status checked", ex)
 	if in.Location {
 		return locationOutcome(r, ex)

@@ -29,6 +29,9 @@ type exchange struct {
 	body     []byte // the raw (capped) body, for field lookups
 	header   http.Header
 	mask     *masker
+	// done gives back what reading the body holds (see bodyRead.release);
+	// call it when the body is no longer read.
+	done func()
 }
 
 // sendOptions are what a request needs beyond the node's fields.
@@ -42,6 +45,10 @@ type sendOptions struct {
 	// callbackURL is what ${callbackUrl} stands for, token the part of it
 	// that is masked; "" when the worker serves no callback receiver.
 	callbackURL, token string
+	// store lets a body go to the worker's body store (the main request
+	// and polls); readsBody says the node's expressions read it, so a
+	// stored body is also kept for them (see readBody).
+	store, readsBody bool
 }
 
 // Exchange sends r once through the client factory and reads the response
@@ -64,7 +71,10 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 	if problems := requestSize(req, url).Problems(step); len(problems) > 0 {
 		return nil, nonRetryable(httpnode.ErrLimitExceeded, "%s", (&httpnode.ValidationError{Problems: problems}).Error())
 	}
-	ex := &exchange{Sent: sentRequest(req, url, m), mask: m}
+	if r.StoreBody && a.Bodies == nil {
+		return nil, nonRetryable(httpnode.ErrNoBodyStore, "%s.storeBody: this worker has no body store (start it with --body-store, or drop storeBody)", step)
+	}
+	ex := &exchange{Sent: sentRequest(req, url, m), mask: m, done: func() {}}
 	if err := a.Clients.Policy().CheckURL(req.URL); err != nil {
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
@@ -74,30 +84,38 @@ func (a *Activities) exchange(ctx context.Context, step string, r httpnode.Reque
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
 	defer resp.Body.Close()
-	body, cut, err := readBody(resp, r.MaxResponseBytes)
-	if err != nil && (ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded)) {
+	body, err := a.readBody(ctx, resp, r, opts, m)
+	if err != nil && !cutByTimeout(ctx, err) {
+		var stored *temporal.ApplicationError
+		if errors.As(err, &stored) {
+			return nil, err
+		}
 		return nil, transportError(ctx, step, ex.Sent, r.Timeout.D(), err)
 	}
-	if err != nil {
-		cut = httpnode.CutByTimeout // the try's timeout passed while the body arrived
+	if err != nil && body.ref == nil {
+		body.cut = httpnode.CutByTimeout // the try's timeout passed while the body arrived
 	}
 	if resp.Request != nil && resp.Request.URL.String() != req.URL.String() {
 		ex.Sent.FinalURL = m.String(resp.Request.URL.String())
 	}
-	ex.body, ex.header = body, resp.Header
+	ex.body, ex.header = body.body, resp.Header
+	if body.release != nil {
+		ex.done = body.release
+	}
 	ex.Response = httpnode.Response{
 		StatusCode:  resp.StatusCode,
 		Status:      resp.Status,
 		Headers:     responseHeaders(resp.Header, m),
 		HeaderLists: headerLists(resp.Header, m),
-		Truncated:   cut != "",
-		TruncatedBy: cut,
+		Truncated:   body.cut != "",
+		TruncatedBy: body.cut,
 		DurationMs:  time.Since(start).Milliseconds(),
+		BodyRef:     body.ref,
 	}
-	if utf8.Valid(body) {
-		ex.Response.Body = m.String(string(body))
+	if shown := body.shown; utf8.Valid(shown) {
+		ex.Response.Body = m.String(string(shown))
 	} else {
-		ex.Response.Body, ex.Response.BodyEncoding = base64.StdEncoding.EncodeToString(body), "base64"
+		ex.Response.Body, ex.Response.BodyEncoding = base64.StdEncoding.EncodeToString(shown), "base64"
 	}
 	httpnode.FitResponse(&ex.Response, httpnode.ResponseBudget) // lookups use body, whole
 	return ex, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"reflect"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/bodystore"
 )
 
 // The node's CEL expressions, evaluated here, on the response they judge
@@ -44,7 +46,7 @@ func responseVars(status int, header http.Header, body []byte, poll *PollVars) m
 		"status":  int64(status),
 		"headers": headers,
 		"body":    httpnode.ParseBody(header.Get("Content-Type"), body),
-		"text":    string(body),
+		"text":    string(body[:min(len(body), httpnode.MaxResponseBytesLimit)]), // a stored body is longer
 	}
 	if poll != nil {
 		vars["polls"] = int64(poll.Poll)
@@ -196,8 +198,8 @@ type RuleVerdict struct {
 
 // ExplainRules evaluates each of the main request's rules on resp, every
 // one (the activity stops at the first that decides): what starter test
-// shows.
-func ExplainRules(ctx context.Context, r httpnode.Request, resp httpnode.Response) []RuleVerdict {
+// shows. A stored body is read back from bodies for them.
+func ExplainRules(ctx context.Context, bodies *bodystore.Store, r httpnode.Request, resp httpnode.Response) []RuleVerdict {
 	header := http.Header{}
 	for k, v := range resp.Headers {
 		header.Set(k, v)
@@ -205,7 +207,14 @@ func ExplainRules(ctx context.Context, r httpnode.Request, resp httpnode.Respons
 	for k, vs := range resp.HeaderLists {
 		header[http.CanonicalHeaderKey(k)] = vs
 	}
-	vars := responseVars(resp.StatusCode, header, resp.BodyBytes(), nil)
+	body := resp.BodyBytes()
+	if resp.BodyRef != nil && bodies != nil && resp.BodyRef.Size <= httpnode.MaxParsedBodyBytes {
+		if rd, err := bodies.Get(ctx, resp.BodyRef.URL); err == nil {
+			body, _ = io.ReadAll(rd)
+			_ = rd.Close()
+		}
+	}
+	vars := responseVars(resp.StatusCode, header, body, nil)
 	var out []RuleVerdict
 	verdict := func(field, src string) {
 		ok, err := evalRule(ctx, httpnode.ExprResponse, field, src, vars, &masker{})

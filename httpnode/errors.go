@@ -30,6 +30,8 @@ const (
 	ErrNoCallbackReceiver   = "NoCallbackReceiver"   // a push node ran on a worker without a callback receiver
 	ErrResponseRule         = "ResponseRule"         // a failWhen rule matched, or successWhen was false
 	ErrExpression           = "Expression"           // an expression could not be evaluated (a missing field, a wrong type, its cost limit)
+	ErrNoBodyStore          = "NoBodyStore"          // request.storeBody on a worker without a body store (--body-store)
+	ErrBodyStore            = "BodyStore"            // the body store could not take a body (retried)
 )
 
 // FieldError is one validation problem: the field path and what is wrong.

@@ -19,7 +19,9 @@ import (
 //	status   int                       the HTTP status code
 //	headers  map(string, list(string)) the response headers, names in lower case
 //	body     dyn                       the body parsed: JSON, or XML as LookupBody reads it; null when neither
-//	text     string                    the body as text (as cut by maxResponseBytes)
+//	text     string                    the body as text (as cut by maxResponseBytes; a stored body's first MiB)
+//
+// A body in the body store is seen whole, up to MaxParsedBodyBytes.
 //
 // and the expressions of a poll also
 //

@@ -75,3 +75,15 @@ func TestCompileExpr_IsCached(t *testing.T) {
 	require.NoError(t, err)
 	require.Same(t, a, b)
 }
+
+// storeBody is for the main request and the callback's polls; a cancel or
+// notify call's response is not kept.
+func TestValidate_StoreBody(t *testing.T) {
+	require.NoError(t, decodeAndCheck(`{"request": {"url": "https://x.example", "storeBody": true},
+		"callback": {"url": "https://x.example/s", "storeBody": true}}`))
+	for _, rest := range []string{`"notify": {"url": "https://n.example", "storeBody": true}`, `"cancel": {"url": "https://n.example", "storeBody": true}`} {
+		doc := `{"request": {"url": "https://x.example"}, ` + rest + `}`
+		field := strings.Split(rest, `"`)[1]
+		require.ErrorContains(t, decodeAndCheck(doc), field+".storeBody: only the main request's and the callback's bodies go to the body store", doc)
+	}
+}

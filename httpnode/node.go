@@ -84,6 +84,12 @@ type Request struct {
 	// MaxResponseBytes caps the response body kept in the result (default
 	// 256 KiB, at most 1 MiB); a longer body is cut and flagged truncated.
 	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
+	// StoreBody streams the whole response body to the worker's body store
+	// (worker --body-store), whatever its size: the response in history
+	// keeps an excerpt and BodyRef. Without it a body longer than
+	// MaxResponseBytes goes to the store when the worker has one, and is cut
+	// when it has none.
+	StoreBody bool `json:"storeBody,omitempty"`
 	// FollowRedirects follows 3xx answers (off by default: a 3xx is the
 	// response, judged by successStatus). Every hop is checked against the
 	// worker's egress policy, and credentials (Authorization, Cookie, the

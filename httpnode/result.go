@@ -123,7 +123,34 @@ type Response struct {
 	Truncated    bool   `json:"truncated,omitempty"`
 	TruncatedBy  string `json:"truncatedBy,omitempty"`
 	DurationMs   int64  `json:"durationMs"`
+	// BodyRef is where the whole body is when it went to the worker's body
+	// store (request.storeBody, or a body longer than maxResponseBytes);
+	// Body is then its first StoredExcerptBytes, and TruncatedBy CutByStore
+	// when the body is longer.
+	BodyRef *BodyRef `json:"bodyRef,omitempty"`
 }
+
+// BodyRef is a response body in the worker's body store. Size and SHA256
+// are those of the body as stored (decoded when the remote compressed it,
+// the node's secrets masked, not encrypted); EncryptedWith is the id of the
+// key it is encrypted with, when the worker encrypts payloads.
+type BodyRef struct {
+	URL           string `json:"url"`
+	Size          int64  `json:"size"`
+	SHA256        string `json:"sha256"`
+	ContentType   string `json:"contentType,omitempty"`
+	EncryptedWith string `json:"encryptedWith,omitempty"`
+}
+
+// StoredExcerptBytes is how much of a stored body the response in history
+// keeps; MaxParsedBodyBytes is how much of a stored body the node's
+// expressions and lookups read (a longer body is seen as its first
+// maxResponseBytes, and does not parse): parsed, JSON takes 8 to 15 times
+// its size, so 16 MiB parse within the 512 MiB of the Kubernetes manifest.
+const (
+	StoredExcerptBytes = 512
+	MaxParsedBodyBytes = 16 << 20
+)
 
 // responseFields is Response without its JSON methods.
 type responseFields Response
@@ -163,6 +190,10 @@ const (
 	CutByLimit   = "maxResponseBytes" // longer than the request's maxResponseBytes
 	CutByTimeout = "timeout"          // the try's timeout passed while it arrived
 	CutByBudget  = "payloadBudget"    // what holds it would not fit Temporal's payload limit
+	CutByStore   = "bodyStore"        // the whole body is in the body store (BodyRef)
+	// CutByStoreLimit: the body was longer than the store takes (worker
+	// --body-max-bytes): BodyRef holds its start.
+	CutByStoreLimit = "bodyMaxBytes"
 )
 
 // CutHint says why a cut body may lack a field, for a message about a
@@ -173,6 +204,10 @@ func (r Response) CutHint(step string) string {
 		return " (the body was cut by " + step + ".timeout while it arrived; raise it)"
 	case CutByBudget:
 		return " (the body was cut to fit Temporal's payload limit)"
+	case CutByStore:
+		return " (history keeps the start of the body; the whole body is in the body store, at bodyRef: read fields of it with outputs)"
+	case CutByStoreLimit:
+		return " (the body was longer than the worker's body store takes, --body-max-bytes)"
 	case "":
 		if !r.Truncated {
 			return ""

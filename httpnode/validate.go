@@ -138,10 +138,13 @@ func adder(errs *[]FieldError) func(path, format string, args ...any) {
 	}
 }
 
-// noRules refuses response rules on a request whose response nobody judges
-// by them (notify, cancel).
+// noRules refuses response rules and storeBody on a request whose response
+// nobody judges by them or keeps (notify, cancel).
 func noRules(path string, r Request, errs *[]FieldError) {
 	if r.SuccessWhen != "" || len(r.FailWhen) > 0 {
 		*errs = append(*errs, FieldError{path + ".successWhen", "successWhen and failWhen judge the main request and the callback's polls only (a " + path + " call succeeds by its successStatus)"})
+	}
+	if r.StoreBody {
+		*errs = append(*errs, FieldError{path + ".storeBody", "only the main request's and the callback's bodies go to the body store (a " + path + " call's response is not kept whole)"})
 	}
 }

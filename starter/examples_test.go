@@ -47,6 +47,13 @@ func TestExamples_RunAsDocumented(t *testing.T) {
 			require.Equal(t, "Bearer ***", res.Request.Headers["Authorization"])
 		}, []string{"--param", "region=us"}},
 		{"job-failing.json", httpnode.StatusFailed, nil, nil},
+		{"large-report.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
+			require.Greater(t, res.Response.BodyRef.Size, int64(10<<20-64), "the whole report is stored")
+			require.Equal(t, httpnode.CutByStore, res.Response.TruncatedBy)
+			var rows int
+			require.NoError(t, json.Unmarshal(res.Outputs["rows"], &rows))
+			require.Equal(t, fmt.Sprintf(`"%08d,customer %d,EUR,%d.00"`, rows-1, rows-1, (rows-1)%997), string(res.Outputs["lastRow"]), "read over the whole body")
+		}, nil},
 		{"rules.json", httpnode.StatusSucceeded, func(t *testing.T, res httpnode.Result) {
 			require.Equal(t, `"`+res.TaskID+`"`, string(res.Outputs["jobId"]))
 			require.JSONEq(t, fmt.Sprint(res.Polls), string(res.Outputs["polls"]), "polls is the final poll's number")

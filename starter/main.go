@@ -3,6 +3,7 @@
 //	starter run node.json        start an HTTPNode workflow and wait for its result
 //	starter validate node.json   report every problem in the file, with field paths
 //	starter test node.json       send the main request once and show the response
+//	starter body <bodyRef.url>   write a response body from the worker's body store
 package main
 
 import (
@@ -29,6 +30,8 @@ commands:
   validate  check a node file; every problem is listed with its field path
   test      send the node's main request once, without a workflow, and show
             time, status, duration breakdown, headers and body
+  body      write a response body the worker stored (bodyRef), checked
+            against its sha256
 
 "starter <command> -h" lists a command's flags.
 `
@@ -51,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return validateCmd(args[1:], stdout, stderr)
 	case "test":
 		return testCmd(ctx, args[1:], stdout, stderr)
+	case "body":
+		return bodyCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

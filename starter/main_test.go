@@ -18,6 +18,7 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/bodystore"
 	"github.com/httpnode/httpnode/internal/callbackurl"
 	"github.com/httpnode/httpnode/internal/jobservice"
 	"github.com/httpnode/httpnode/internal/receiver"
@@ -32,6 +33,7 @@ var (
 	jobs      *jobservice.Service
 	jobsURL   string
 	taskQueue = "starter-tests"
+	bodiesDir string
 )
 
 // notifySecret signs the example notifications (HTTPNODE_SECRET_NOTIFY_SECRET).
@@ -54,6 +56,12 @@ func TestMain(m *testing.M) {
 		return v, ok
 	}}}, testutil.Loopback)
 	acts.Callbacks = &callbackurl.Minter{Base: rcv.URL, Key: key}
+	// the worker's body store, as worker --body-store opens it
+	bodiesDir, _ = os.MkdirTemp("", "starter-bodies")
+	var err error
+	if acts.Bodies, err = bodystore.Open(context.Background(), bodiesDir, nil); err != nil {
+		panic(err)
+	}
 	w := worker.New(server.GetDefaultClient(), taskQueue, worker.Options{})
 	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
@@ -65,6 +73,7 @@ func TestMain(m *testing.M) {
 	rcv.Close()
 	srv.Close()
 	server.Stop()
+	_ = os.RemoveAll(bodiesDir)
 	os.Exit(code)
 }
 

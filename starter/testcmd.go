@@ -20,6 +20,7 @@ import (
 
 	"github.com/httpnode/httpnode/activities"
 	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/internal/bodystore"
 	"github.com/httpnode/httpnode/internal/outbound"
 	"github.com/httpnode/httpnode/internal/secrets"
 )
@@ -58,6 +59,7 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	prefix := fs.String("secret-prefix", secrets.NodePrefix, "environment prefix of ${secret.NAME} values and their <NAME>_HOSTS bindings (HTTPNODE_SECRET_PREFIX)")
 	secretsDir := fs.String("secrets-dir", "", "directory of node secrets and their NAME.hosts bindings, as on the worker (HTTPNODE_SECRETS_DIR)")
+	spec := fs.String("body-store", "mem://", "where a body goes that the worker would store (request.storeBody, or longer than maxResponseBytes): by default in memory, for this test only; "+bodystore.Usage)
 	var out outbound.Options
 	out.Register(fs)
 	var ro renderOptions
@@ -82,7 +84,13 @@ func testCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	nodeSecrets := &secrets.Nodes{Store: secrets.Store{Prefix: *prefix, Dir: *secretsDir}, Keys: secrets.DefaultWorkerKeys()}
-	report := sendOnce(ctx, activities.New(nodeSecrets, clients), rendered, node)
+	a := activities.New(nodeSecrets, clients)
+	if a.Bodies, err = bodystore.Open(ctx, *spec, nil); err != nil {
+		fmt.Fprintln(stderr, "starter: --body-store:", err)
+		return exitInvalid
+	}
+	defer a.Bodies.Close()
+	report := sendOnce(ctx, a, rendered, node)
 	if *asJSON {
 		printJSON(stdout, report)
 	} else {
@@ -149,7 +157,7 @@ func sendOnce(ctx context.Context, a *activities.Activities, rd httpnode.Rendere
 	}
 	if out.Sent.Method != "" {
 		rep.Request, rep.Response, rep.Outputs = &out.Sent, &out.Response, out.Outputs
-		rep.Rules = activities.ExplainRules(ctx, req.Request(), out.Response)
+		rep.Rules = activities.ExplainRules(ctx, a.Bodies, req.Request(), out.Response)
 	}
 	return rep
 }
@@ -171,8 +179,10 @@ func printReport(w io.Writer, r TestReport) {
 		fmt.Fprintln(w, "response headers")
 		printHeaders(w, r.Response.Headers)
 		size := fmt.Sprintf("%d bytes", len(r.Response.BodyBytes()))
-		if r.Response.Truncated {
-			size += ", truncated at request.maxResponseBytes"
+		if ref := r.Response.BodyRef; ref != nil {
+			size = fmt.Sprintf("%d bytes stored at %s, sha256 %s; the first %s", ref.Size, ref.URL, ref.SHA256, size)
+		} else if r.Response.Truncated {
+			size += ", truncated" + r.Response.CutHint("request")
 		}
 		fmt.Fprintf(w, "body (%s)\n", size)
 		fmt.Fprintln(w, prettyBody(*r.Response))

@@ -66,6 +66,7 @@ type config struct {
 	dev              devConfig
 	codec            codecConfig
 	callbacks        callbackConfig
+	bodies           bodiesConfig
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -91,6 +92,7 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	c.dev.register(fs)
 	c.codec.register(fs)
 	c.callbacks.register(fs)
+	c.bodies.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -105,6 +107,9 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	}
 	if err := httpnode.CheckDefaultWaitMode(c.defaultWaitMode); err != nil {
 		return c, fmt.Errorf("--default-wait-mode: %v", err)
+	}
+	if err := c.bodies.check(); err != nil {
+		return c, err
 	}
 	if c.maxActivities < 1 || c.maxWaits < 1 || c.maxWorkflowTasks < 1 || c.stickyCache < 1 {
 		return c, errors.New("--max-concurrent-activities, --max-concurrent-waits, --max-concurrent-workflow-tasks and --sticky-cache-size must be at least 1")
@@ -151,6 +156,15 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func()) int
 	if err != nil {
 		fmt.Fprintln(stderr, "worker:", err)
 		return exitUsage
+	}
+	bodies, err := openBodies(ctx, cfg, cd, logger)
+	if err != nil {
+		fmt.Fprintln(stderr, "worker:", err)
+		return exitUsage
+	}
+	if bodies != nil {
+		defer bodies.Close()
+		acts.Bodies = bodies
 	}
 	cs, err := startCodecServer(cfg, cd, cfg.conn.Keys(), logger)
 	if err != nil {

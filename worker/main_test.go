@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,8 +95,9 @@ func (p *process) shutdown(t *testing.T) {
 // it, and its main request was sent once.
 func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 	devPort, uiPort, healthPort := freePort(t), freePort(t), freePort(t)
+	dataDir := t.TempDir()
 	args := []string{"--dev", "--dev-port", strconv.Itoa(devPort), "--ui-port", strconv.Itoa(uiPort),
-		"--dev-data-dir", t.TempDir(), "--stop-timeout", "2s", "--health-addr", "127.0.0.1:" + strconv.Itoa(healthPort)}
+		"--dev-data-dir", dataDir, "--stop-timeout", "2s", "--health-addr", "127.0.0.1:" + strconv.Itoa(healthPort)}
 	jobs := jobservice.New()
 	svc := httptest.NewServer(jobs.Handler())
 	defer svc.Close()
@@ -106,6 +108,7 @@ func TestWorker_DevModeRunsNodeAcrossRestart(t *testing.T) {
 	require.Contains(t, first.logs.String(), `"secrets":["DEMO_TOKEN"]`)
 	require.Contains(t, first.logs.String(), `"message":"secrets without a binding of their own are bound to loopback for the demo (--dev)"`)
 	require.Contains(t, first.logs.String(), `"policy":"deny internal addresses; allow 127.0.0.0/8, ::1/128`, "--dev says it allows loopback")
+	require.Contains(t, first.logs.String(), `"store":"file://`+filepath.ToSlash(filepath.Join(dataDir, "bodies"))+`"`, "--dev keeps bodies in its data directory")
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(uiPort) + "/api/v1/namespaces/default")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -177,6 +180,9 @@ func TestWorker_BadConfiguration(t *testing.T) {
 		{[]string{"--params-file", "/nonexistent.json"}, nil, "--params-file: no such file"},
 		{[]string{"--egress-allow", "10.0.0.0/33"}, nil, `--egress-allow: "10.0.0.0/33" is not a CIDR, IP or host name`},
 		{nil, map[string]string{"HTTPNODE_EGRESS_PORTS": "http"}, `--egress-ports: "http" is not a port number`},
+		{[]string{"--body-max-bytes", "0"}, nil, "--body-max-bytes must be at least 1"},
+		{[]string{"--body-retention", "10s"}, nil, "--body-retention must be 0 (keep) or at least 1m"},
+		{[]string{"--body-store", "nosuch://bucket?secret=x"}, nil, `--body-store: "nosuch://bucket?secret=x" cannot be opened (use a directory, or a URL such as`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

@@ -24,6 +24,9 @@
 //	                       NotifySecrets set, a request without a valid Standard
 //	                       Webhooks signature answers 401; the first
 //	                       FailNotifications requests answer 503.
+//	GET /reports/{id}      a JSON export of ?mb= megabytes (1 to 200, default
+//	                       10), written as it is made: {"report": id, "rows":
+//	                       ["00000000,customer 0,EUR,0.00", ...], "count": n}.
 //	GET /healthz           200 "ok".
 //
 // When Token is set every endpoint but /notifications and /healthz wants

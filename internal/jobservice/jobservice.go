@@ -130,6 +130,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("GET /operations/{id}", s.operation)
 	mux.HandleFunc("DELETE /jobs/{id}", s.cancel)
 	mux.HandleFunc("POST /notifications", s.notify)
+	mux.HandleFunc("GET /reports/{id}", s.report)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return mux
 }
