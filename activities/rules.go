@@ -313,3 +313,29 @@ func shownStatus(status, outcome string) string {
 	}
 	return httpnode.ClipStatus(status)
 }
+
+// CheckExpressions compiles expressions (a flow's, from the Flow workflow's
+// start, so that a flow whose fifth node has a broken rule sends nothing):
+// an InvalidFlow error names each that does not compile.
+func (a *Activities) CheckExpressions(ctx context.Context, specs []httpnode.ExprSpec) error {
+	if err := httpnode.CheckExprs(specs); err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidFlow, nil)
+	}
+	return nil
+}
+
+// JudgeWhenInput is a flow node's when, with the upstream nodes' data and
+// the flow's values it reads.
+type JudgeWhenInput struct {
+	Field string                       `json:"field"`
+	When  string                       `json:"when"`
+	Nodes map[string]httpnode.NodeData `json:"nodes"`
+	Flow  httpnode.FlowVars            `json:"flow"`
+}
+
+// JudgeWhen evaluates a flow node's when (a local activity of the Flow
+// workflow, so that no expression runs in workflow code). An expression
+// that cannot be evaluated fails with Expression.
+func (a *Activities) JudgeWhen(ctx context.Context, in JudgeWhenInput) (bool, error) {
+	return evalRule(ctx, httpnode.ExprWhen, in.Field, in.When, httpnode.WhenVars(in.Nodes, in.Flow), &masker{})
+}

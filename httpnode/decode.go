@@ -91,6 +91,19 @@ func decodeStrict(raw json.RawMessage, v reflect.Value, path string, errs *[]Fie
 		}
 		return
 	}
+	if t.Kind() == reflect.Slice && (t.Elem().Kind() == reflect.Struct || t.Elem().Kind() == reflect.Pointer) {
+		var list []json.RawMessage
+		if err := json.Unmarshal(raw, &list); err != nil {
+			*errs = append(*errs, FieldError{Path: orRoot(path), Message: "must be a list"})
+			return
+		}
+		s := reflect.MakeSlice(t, len(list), len(list))
+		for i, item := range list {
+			decodeStrict(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), errs)
+		}
+		v.Set(s)
+		return
+	}
 	p := reflect.New(t)
 	if err := json.Unmarshal(raw, p.Interface()); err != nil {
 		*errs = append(*errs, FieldError{Path: orRoot(path), Message: typeMessage(err, t)})

@@ -30,6 +30,7 @@ const (
 	ErrNoCallbackReceiver   = "NoCallbackReceiver"   // a push node ran on a worker without a callback receiver
 	ErrResponseRule         = "ResponseRule"         // a failWhen rule matched, or successWhen was false
 	ErrExpression           = "Expression"           // an expression could not be evaluated (a missing field, a wrong type, its cost limit)
+	ErrInvalidFlow          = "InvalidFlow"          // the flow failed validation
 	ErrNoBodyStore          = "NoBodyStore"          // request.storeBody on a worker without a body store (--body-store)
 	ErrBodyStore            = "BodyStore"            // the body store could not take a body (retried)
 )
@@ -45,6 +46,8 @@ func (e FieldError) Error() string { return e.Path + ": " + e.Message }
 // ValidationError lists every problem found in a node.
 type ValidationError struct {
 	Problems []FieldError `json:"problems"`
+	// Of is what is invalid: "node" when empty, or "flow".
+	Of string `json:"of,omitempty"`
 }
 
 func (e *ValidationError) Error() string {
@@ -52,5 +55,9 @@ func (e *ValidationError) Error() string {
 	for i, p := range e.Problems {
 		parts[i] = p.Error()
 	}
-	return "invalid node: " + strings.Join(parts, "; ")
+	of := e.Of
+	if of == "" {
+		of = "node"
+	}
+	return "invalid " + of + ": " + strings.Join(parts, "; ")
 }

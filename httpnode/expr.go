@@ -50,6 +50,10 @@ type ExprKind string
 const (
 	ExprResponse ExprKind = "response" // the main request's response
 	ExprPoll     ExprKind = "poll"     // a poll's response: also polls and elapsed
+	// ExprWhen is a flow node's when: nodes (the upstream nodes' data by
+	// id: status, statusCode, taskId, outputs, headers, body) and flow
+	// (name, id, runId, scheduledTime).
+	ExprWhen ExprKind = "when"
 )
 
 var (
@@ -73,6 +77,10 @@ func exprEnv(kind ExprKind) (*cel.Env, error) {
 		envs[ExprResponse], envErr = cel.NewEnv(base...)
 		if envErr == nil {
 			envs[ExprPoll], envErr = cel.NewEnv(append(base, cel.Variable("polls", cel.IntType), cel.Variable("elapsed", cel.DurationType))...)
+		}
+		if envErr == nil {
+			envs[ExprWhen], envErr = cel.NewEnv(cel.Variable("nodes", cel.MapType(cel.StringType, cel.DynType)),
+				cel.Variable("flow", cel.MapType(cel.StringType, cel.StringType)), ext.Strings(), cel.OptionalTypes())
 		}
 	})
 	if env, ok := envs[kind]; ok || envErr != nil {

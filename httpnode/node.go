@@ -40,6 +40,13 @@ type Node struct {
 	// e.g. {"fileUrl": "body.data.url", "rows": "int(body.data.rows)"};
 	// a node that succeeds carries them, as JSON, in Result.Outputs.
 	Outputs map[string]string `json:"outputs,omitempty"`
+	// Refs and SkippedFields are set by the Flow workflow for a node of a
+	// flow: Refs are the values (JSON) of the node's ${nodes.…} and
+	// ${flow.…} references, by the text between the braces; SkippedFields
+	// the fields it left out because they use data an upstream node does
+	// not have (it failed or was skipped), which the result lists too.
+	Refs          map[string]json.RawMessage `json:"refs,omitempty"`
+	SkippedFields []string                   `json:"skippedFields,omitempty"`
 }
 
 // Request is an HTTP request: the node's main request, and the shape of each

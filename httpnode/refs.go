@@ -42,6 +42,7 @@ const (
 	refSecret
 	refBuiltin
 	refMacro
+	refFlow // ${nodes.…} and ${flow.…}: a flow's data (Node.Refs)
 )
 
 type ref struct {
@@ -60,6 +61,12 @@ func parseRef(s string) (ref, error) {
 	}
 	if slices.Contains(Builtins, s) {
 		return ref{kind: refBuiltin, name: s}, nil
+	}
+	if isFlowRef(s) {
+		if _, err := parseFlowRef(s); err != nil {
+			return ref{}, err
+		}
+		return ref{kind: refFlow, name: s}, nil
 	}
 	if m, isMacro, err := parseMacro(s); isMacro {
 		return ref{kind: refMacro, name: s, macro: m}, err

@@ -17,7 +17,10 @@ type Vars struct {
 	Params   map[string]string // global and node parameters, merged
 	Builtins map[string]string // built-ins known at this stage (Builtins)
 	Time     time.Time         // the scheduled time in the node's zone; zero leaves macros
-	used     map[string]string
+	// Refs are the values of the flow references (Node.Refs); nil leaves
+	// them.
+	Refs map[string]json.RawMessage
+	used map[string]string
 }
 
 // resolve returns the value of one reference; ok is false to leave it.
@@ -35,6 +38,19 @@ func (v *Vars) resolve(text string) (val string, ok bool, err error) {
 			return "", false, nil
 		}
 		return r.macro.At(v.Time), true, nil
+	case refFlow:
+		if v.Refs == nil {
+			return "", false, nil
+		}
+		raw, ok := v.Refs[r.name]
+		if !ok {
+			return "", false, fmt.Errorf("${%s} has no value: it refers to the data of a flow (a node run alone, outside a flow, has none)", r.name)
+		}
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s, true, nil
+		}
+		return string(raw), true, nil
 	case refParam:
 		if v.Params == nil {
 			return "", false, nil
@@ -107,7 +123,12 @@ func RenderRequest(path string, r Request, v *Vars) (Request, error) {
 		dec.UseNumber()
 		var body any
 		if err := dec.Decode(&body); err == nil {
-			body = mapStrings(body, func(s string) string { return v.renderString(path+".body", s, identity, &errs) })
+			body = mapStrings(body, func(s string) any {
+				if raw, ok := v.typedRef(s); ok {
+					return raw // exactly one flow reference: its JSON type stays
+				}
+				return v.renderString(path+".body", s, identity, &errs)
+			})
 			if b, err := json.Marshal(body); err == nil {
 				r.Body = b
 			}
@@ -119,7 +140,20 @@ func RenderRequest(path string, r Request, v *Vars) (Request, error) {
 	return r, nil
 }
 
-func mapStrings(v any, fn func(string) string) any {
+// typedRef is the JSON value of s when s is exactly one flow reference
+// whose value is not a string.
+func (v *Vars) typedRef(s string) (json.RawMessage, bool) {
+	if !strings.HasPrefix(s, "${") || !strings.HasSuffix(s, "}") || strings.Count(s, "${") != 1 || v.Refs == nil {
+		return nil, false
+	}
+	raw, ok := v.Refs[s[2:len(s)-1]]
+	if !ok || len(raw) == 0 || raw[0] == '"' {
+		return nil, false
+	}
+	return raw, true
+}
+
+func mapStrings(v any, fn func(string) any) any {
 	switch x := v.(type) {
 	case string:
 		return fn(x)
@@ -183,7 +217,10 @@ func (n Node) Render(env RenderEnv) (Rendered, error) {
 		params = map[string]string{}
 	}
 	maps.Copy(params, n.Params)
-	v := &Vars{Params: params, Builtins: env.Builtins, Time: env.Time.In(zone), used: map[string]string{}}
+	v := &Vars{Params: params, Builtins: env.Builtins, Time: env.Time.In(zone), Refs: n.Refs, used: map[string]string{}}
+	if v.Refs == nil {
+		v.Refs = map[string]json.RawMessage{} // a flow reference without a value is an error now
+	}
 	out := Rendered{ScheduledTime: v.Time, TimeZone: zone.String()}
 	var problems []FieldError
 	var err error
@@ -228,7 +265,7 @@ func (n Node) NeedsRender() bool {
 	check := func(s string) {
 		for _, m := range refPattern.FindAllStringSubmatch(s, -1) {
 			r, err := parseRef(m[1])
-			if err == nil && (r.kind == refParam || r.kind == refMacro || (r.kind == refBuiltin && r.name != "attempt" && r.name != "taskId" && r.name != "callbackUrl")) {
+			if err == nil && (r.kind == refParam || r.kind == refMacro || r.kind == refFlow || (r.kind == refBuiltin && r.name != "attempt" && r.name != "taskId" && r.name != "callbackUrl")) {
 				needs = true
 			}
 		}

@@ -48,7 +48,11 @@ type Result struct {
 	// Outputs are the node's outputs (Node.Outputs), as JSON values; set
 	// when the node succeeded.
 	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
-	Error   *Error                     `json:"error,omitempty"`
+	// SkippedFields are the fields of a flow's node left out because they
+	// use data of an upstream node that failed or was skipped
+	// (Node.SkippedFields).
+	SkippedFields []string `json:"skippedFields,omitempty"`
+	Error         *Error   `json:"error,omitempty"`
 	// Cancel is how the node's cancel request went (cancelled or timed out
 	// nodes with cancel set); Notification how the completion notification
 	// went. Neither changes Status.

@@ -103,12 +103,14 @@ func (w *syntaxWalker) value(path string) error {
 
 // NewRulesOnly reports whether every problem of e is one of the rules
 // added since nodes were first decoded (a field given twice, nesting past
-// MaxNodeDepth, a node over MaxNodeBytes): the node decoded in full, the
-// last of each twice-given field winning. Nodes started before the rules
+// MaxNodeDepth, a node over MaxNodeBytes, an unknown field in an item of a
+// list such as failWhen): the node decoded in full, the last of each
+// twice-given field winning, unknown fields in list items ignored. Nodes started before the rules
 // ran so, and must replay so.
 func (e *ValidationError) NewRulesOnly() bool {
 	for _, p := range e.Problems {
-		if p.Message != ruleTwice && !strings.HasPrefix(p.Message, ruleTooDeep) && !strings.HasPrefix(p.Message, ruleTooLarge) {
+		inList := strings.Contains(p.Path, "[") && strings.HasPrefix(p.Message, "unknown field")
+		if p.Message != ruleTwice && !strings.HasPrefix(p.Message, ruleTooDeep) && !strings.HasPrefix(p.Message, ruleTooLarge) && !inList {
 			return false
 		}
 	}

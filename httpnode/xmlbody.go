@@ -122,6 +122,7 @@ func numbers(v any) any {
 			x[i] = numbers(x[i])
 		}
 	case map[string]any:
+		//workflowcheck:ignore each value is converted in place: the order does not change the result
 		for k := range x {
 			x[k] = numbers(x[k])
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -34,8 +35,13 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ro renderOptions
 	ro.register(fs, false)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: starter run [flags] <node.json>")
+		fmt.Fprintln(stderr, "usage: starter run [flags] <node.json or flow.json>")
 		fs.PrintDefaults()
+	}
+	if path, code := parseArgs(fs, args, stderr); code >= 0 {
+		return code
+	} else if isFlowFile(path) {
+		return runFlowCmd(ctx, co, path, *id, *taskQueue, *noWait, *every, ro.params, stdout, stderr)
 	}
 	_, node, data, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
@@ -77,6 +83,36 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	return exitFailed
+}
+
+// runFlowCmd is "starter run" of a flow file.
+func runFlowCmd(ctx context.Context, co conn.Options, path, id, taskQueue string, noWait bool, every time.Duration, params map[string]string, stdout, stderr io.Writer) int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return exitInvalid
+	}
+	f, code := loadFlow(path, data, stderr)
+	if code >= 0 {
+		return code
+	}
+	c, err := co.Dial(ctx, log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return exitUnreachable
+	}
+	defer c.Close()
+	if id == "" {
+		id = workflowID(orDefault(f.Name, "flow"))
+	}
+	return runFlow(ctx, c, flowWithParams(f, params), id, taskQueue, noWait, every, stdout, stderr)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // wait prints progress lines until the workflow ends, then returns its

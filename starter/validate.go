@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/flagenv"
@@ -18,8 +19,29 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 	ro.register(fs, true)
 	workerMode := fs.String("default-wait-mode", httpnode.ModeTimer, "the worker's: "+httpnode.DefaultWaitModeUsage)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: starter validate [flags] <node.json>")
+		fmt.Fprintln(stderr, "usage: starter validate [flags] <node.json or flow.json>")
 		fs.PrintDefaults()
+	}
+	if path, code := parseArgs(fs, args, stderr); code >= 0 {
+		return code
+	} else if isFlowFile(path) {
+		data, _ := os.ReadFile(path)
+		f, code := loadFlow(path, data, stderr)
+		if code >= 0 {
+			return code
+		}
+		fmt.Fprintf(stdout, "%s: valid flow of %d nodes\n", path, len(f.Nodes))
+		for _, n := range f.Nodes {
+			fmt.Fprintf(stdout, "  %s", n.ID)
+			if len(n.Needs) > 0 {
+				fmt.Fprintf(stdout, " after %s", strings.Join(n.Needs, ", "))
+			}
+			if n.When != "" {
+				fmt.Fprintf(stdout, " when %s", n.When)
+			}
+			fmt.Fprintln(stdout)
+		}
+		return exitOK
 	}
 	path, node, _, code := parseCommand(fs, args, stderr)
 	if code >= 0 {
@@ -42,16 +64,26 @@ func validateCmd(args []string, stdout, stderr io.Writer) int {
 // environment to the flags and loads the node; code is -1 when the caller
 // should go on, else the exit code.
 func parseCommand(fs *flag.FlagSet, args []string, stderr io.Writer) (path string, node httpnode.Node, data []byte, code int) {
-	path, code = parseWithFile(fs, args, stderr)
-	if code >= 0 {
+	if path, code = parseArgs(fs, args, stderr); code >= 0 {
 		return path, node, nil, code
-	}
-	if err := flagenv.Apply(fs); err != nil {
-		fmt.Fprintln(stderr, "starter:", err)
-		return path, node, nil, exitInvalid
 	}
 	node, data, code = loadNode(path, stderr)
 	return path, node, data, code
+}
+
+// parseArgs parses a command's flags and its one file argument and
+// applies the environment to the flags; code is -1 when the caller should
+// go on.
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (path string, code int) {
+	path, code = parseWithFile(fs, args, stderr)
+	if code >= 0 {
+		return path, code
+	}
+	if err := flagenv.Apply(fs); err != nil {
+		fmt.Fprintln(stderr, "starter:", err)
+		return path, exitInvalid
+	}
+	return path, -1
 }
 
 // parseWithFile parses flags and the one file argument, wherever it stands.

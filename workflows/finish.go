@@ -38,6 +38,7 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 		Error: failure, StartTime: r.st.StartTime,
 	}
 	res := r.res
+	res.SkippedFields = r.node.SkippedFields
 	if status == httpnode.StatusSucceeded {
 		res.Outputs = cur.Outputs
 	}

@@ -7,20 +7,27 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/httpnode/httpnode/activities"
+	"github.com/httpnode/httpnode/httpnode"
 )
 
-// TaskQueue is the default task queue of HTTP nodes.
-const TaskQueue = "http-node"
+// TaskQueue is the default task queue of HTTP nodes and flows.
+const TaskQueue = httpnode.TaskQueue
 
-// HTTPNodeName is the registered workflow type. It is API: never rename.
-const HTTPNodeName = "HTTPNode"
+// HTTPNodeName and FlowName are the registered workflow types. They are
+// API: never rename.
+const (
+	HTTPNodeName = httpnode.NodeWorkflow
+	FlowName     = httpnode.FlowWorkflow
+)
 
 // ProgressQuery is the name of the query answering a node's Progress.
 const ProgressQuery = "progress"
 
-// Register registers the HTTPNode workflow and the node's activities.
+// Register registers the HTTPNode and Flow workflows and the node's
+// activities.
 func Register(w worker.Registry, a *activities.Activities) {
 	w.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
+	w.RegisterWorkflowWithOptions(Flow, workflow.RegisterOptions{Name: FlowName})
 	w.RegisterActivity(a)
 }
 

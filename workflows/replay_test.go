@@ -30,6 +30,7 @@ func TestHTTPNode_ReplaysRecordedHistories(t *testing.T) {
 			started := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
+			r.RegisterWorkflowWithOptions(Flow, workflow.RegisterOptions{Name: FlowName})
 			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, hist, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: started.GetWorkflowId(), RunID: started.GetOriginalExecutionRunId()},
 			}))

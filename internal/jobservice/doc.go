@@ -27,6 +27,8 @@
 //	GET /reports/{id}      a JSON export of ?mb= megabytes (1 to 200, default
 //	                       10), written as it is made: {"report": id, "rows":
 //	                       ["00000000,customer 0,EUR,0.00", ...], "count": n}.
+//	POST /imports          a JSON object; 200 {"importId": "imp-N", "received":
+//	                       <the object>, "flowRun": <the X-Flow-Run header>}.
 //	GET /healthz           200 "ok".
 //
 // When Token is set every endpoint but /notifications and /healthz wants

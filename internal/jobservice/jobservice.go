@@ -89,6 +89,7 @@ type Service struct {
 	inflight      sync.WaitGroup
 	submissions   atomic.Int64
 	polls         atomic.Int64
+	imports       atomic.Int64
 	cancels       atomic.Int64
 	notifyTries   atomic.Int64
 }
@@ -131,6 +132,7 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("DELETE /jobs/{id}", s.cancel)
 	mux.HandleFunc("POST /notifications", s.notify)
 	mux.HandleFunc("GET /reports/{id}", s.report)
+	mux.HandleFunc("POST /imports", s.importFile)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	return mux
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/httpnode/httpnode/httpnode"
+	"github.com/httpnode/httpnode/workflows"
+)
+
+// loadFlow reads and validates a flow file, its expressions compiled; on a
+// problem it prints every error with its field path and returns
+// exitInvalid, else code -1.
+func loadFlow(path string, data []byte, stderr io.Writer) (httpnode.Flow, int) {
+	f, err := httpnode.DecodeFlow(data)
+	if err == nil {
+		err = f.CheckExpressions()
+	}
+	if err != nil {
+		printProblems(stderr, path, err)
+		return f, exitInvalid
+	}
+	return f, -1
+}
+
+// isFlowFile reports whether the file at path holds a flow.
+func isFlowFile(path string) bool {
+	data, err := os.ReadFile(path)
+	return err == nil && httpnode.IsFlow(data)
+}
+
+// runFlow starts a Flow workflow, prints each node's changes while it
+// runs, then the flow's result JSON.
+func runFlow(ctx context.Context, c client.Client, f httpnode.Flow, id, taskQueue string, noWait bool, every time.Duration, stdout, stderr io.Writer) int {
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, workflows.FlowName, f)
+	if err != nil {
+		fmt.Fprintln(stderr, "starter: cannot start the flow:", err)
+		return exitFailed
+	}
+	fmt.Fprintf(stderr, "started %s (workflow id %s, run id %s) on task queue %s, %d nodes\n", workflows.FlowName, wr.GetID(), wr.GetRunID(), taskQueue, len(f.Nodes))
+	if noWait {
+		fmt.Fprintf(stdout, "{\"workflowId\": %q, \"runId\": %q}\n", wr.GetID(), wr.GetRunID())
+		return exitOK
+	}
+	done := make(chan struct{})
+	var res httpnode.FlowResult
+	var runErr error
+	go func() {
+		defer close(done)
+		runErr = wr.Get(ctx, &res)
+	}()
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	shown := map[string]string{}
+	for {
+		select {
+		case <-done:
+			if runErr != nil {
+				var app *temporal.ApplicationError
+				var cancelled *temporal.CanceledError
+				switch {
+				case errors.As(runErr, &app) && app.HasDetails() && app.Details(&res) == nil:
+				case errors.As(runErr, &cancelled) && cancelled.HasDetails() && cancelled.Details(&res) == nil:
+				default:
+					fmt.Fprintln(stderr, "starter:", runErr)
+					return exitFailed
+				}
+			}
+			printNodeChanges(stderr, res, shown)
+			printJSON(stdout, res)
+			if res.Status != httpnode.StatusSucceeded {
+				fmt.Fprintf(stderr, "flow %s\n", strings.ToLower(res.Status))
+				return exitFailed
+			}
+			return exitOK
+		case <-ticker.C:
+			v, err := c.QueryWorkflow(ctx, wr.GetID(), "", workflows.ProgressQuery)
+			if err != nil {
+				continue
+			}
+			var p httpnode.FlowResult
+			if v.Get(&p) == nil {
+				printNodeChanges(stderr, p, shown)
+			}
+		}
+	}
+}
+
+// printNodeChanges prints a line for each node whose status changed since
+// shown.
+func printNodeChanges(w io.Writer, r httpnode.FlowResult, shown map[string]string) {
+	for _, n := range r.Nodes {
+		line := n.Status
+		switch {
+		case n.Error != nil:
+			line += " · " + n.Error.Type + ": " + n.Error.Message
+		case n.Reason != "":
+			line += " · " + n.Reason
+		}
+		if len(n.SkippedFields) > 0 {
+			line += " · left out: " + strings.Join(n.SkippedFields, ", ")
+		}
+		if shown[n.ID] != line {
+			fmt.Fprintf(w, "node %s · %s\n", n.ID, line)
+			shown[n.ID] = line
+		}
+	}
+}
+
+// flowWithParams is f with --param values set in its params.
+func flowWithParams(f httpnode.Flow, params map[string]string) httpnode.Flow {
+	if len(params) == 0 {
+		return f
+	}
+	merged := map[string]string{}
+	for k, v := range f.Params {
+		merged[k] = v
+	}
+	for k, v := range params {
+		merged[k] = v
+	}
+	f.Params = merged
+	return f
+}
