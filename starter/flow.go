@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -120,13 +121,11 @@ func flowWithParams(f httpnode.Flow, params map[string]string) httpnode.Flow {
 	if len(params) == 0 {
 		return f
 	}
-	merged := map[string]string{}
-	for k, v := range f.Params {
-		merged[k] = v
+	merged := maps.Clone(f.Params)
+	if merged == nil {
+		merged = map[string]string{}
 	}
-	for k, v := range params {
-		merged[k] = v
-	}
+	maps.Copy(merged, params)
 	f.Params = merged
 	return f
 }

@@ -54,10 +54,10 @@ type flowRun struct {
 	vars  httpnode.FlowVars
 	nodes []httpnode.FlowNodeResult // by index in f.Nodes
 	data  map[string]httpnode.NodeData
-	// started: the node's child is running or ended; ended: its result is
-	// in; running counts the children that have not ended.
-	started, ended []bool
-	running        int
+	// started: the node's child is running or ended (a node has ended
+	// once its data is in); running counts the children that have not.
+	started []bool
+	running int
 	// stop is set when the flow stops starting nodes (abort, timeout,
 	// cancel); status and failure are then the flow's.
 	stop    bool
@@ -78,7 +78,7 @@ func newFlowRun(ctx workflow.Context, f httpnode.Flow) *flowRun {
 	fr := &flowRun{
 		f: f, vars: httpnode.FlowVars{Name: f.Name, ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, ScheduledTime: at},
 		nodes: make([]httpnode.FlowNodeResult, len(f.Nodes)), data: map[string]httpnode.NodeData{},
-		started: make([]bool, len(f.Nodes)), ended: make([]bool, len(f.Nodes)), start: workflow.Now(ctx),
+		started: make([]bool, len(f.Nodes)), start: workflow.Now(ctx),
 	}
 	for i, n := range f.Nodes {
 		fr.nodes[i] = httpnode.FlowNodeResult{ID: n.ID, Status: StatusPending}
@@ -305,7 +305,6 @@ func failedResult(err error) *httpnode.Result {
 // childEnded records node i's end.
 func (fr *flowRun) childEnded(d childDone) {
 	fr.running--
-	fr.ended[d.i] = true
 	n := &fr.nodes[d.i]
 	res := d.res
 	switch {
@@ -326,7 +325,7 @@ func (fr *flowRun) childEnded(d childDone) {
 
 // endWithout ends node i without a child: skipped or not run.
 func (fr *flowRun) endWithout(i int, status, reason string) {
-	fr.started[i], fr.ended[i] = true, true
+	fr.started[i] = true
 	fr.nodes[i].Status, fr.nodes[i].Reason = status, reason
 	fr.data[fr.f.Nodes[i].ID] = httpnode.NodeData{Status: status}
 }
@@ -338,7 +337,7 @@ func (fr *flowRun) snapshot() httpnode.FlowResult {
 
 // statusNow is the flow's status: RUNNING until it ends.
 func (fr *flowRun) statusNow() string {
-	if fr.running > 0 || slices.Contains(fr.ended, false) {
+	if fr.running > 0 || len(fr.data) < len(fr.nodes) {
 		return StatusRunning
 	}
 	return fr.endStatus()
