@@ -146,3 +146,15 @@ func TestDecode_UnknownFieldInAListItem(t *testing.T) {
 	require.ErrorAs(t, err, &verr)
 	require.True(t, verr.NewRulesOnly())
 }
+
+// An upstream node's data cannot smuggle a reference into a later node:
+// a value that holds "${" is refused, naming the field.
+func TestRender_FlowRefValueCannotHoldAReference(t *testing.T) {
+	n, err := Decode([]byte(`{"request": {"method": "POST", "url": "https://x.example", "headers": {"X-V": "${nodes.a.outputs.v}"},
+		"body": {"o": "${nodes.a.outputs.o}"}}}`))
+	require.NoError(t, err)
+	n.Refs = map[string]json.RawMessage{"nodes.a.outputs.v": json.RawMessage(`"${secret.TOKEN}"`), "nodes.a.outputs.o": json.RawMessage(`{"k": "${callbackUrl}"}`)}
+	_, err = n.Render(RenderEnv{Time: time.Now()})
+	require.ErrorContains(t, err, `request.headers.X-V: the value of ${nodes.a.outputs.v} holds "${"`)
+	require.ErrorContains(t, err, `request.body: the value of ${nodes.a.outputs.o} holds "${"`)
+}

@@ -46,6 +46,9 @@ func (v *Vars) resolve(text string) (val string, ok bool, err error) {
 		if !ok {
 			return "", false, fmt.Errorf("${%s} has no value: it refers to the data of a flow (a node run alone, outside a flow, has none)", r.name)
 		}
+		if err := refValueSafe(r.name, raw); err != nil {
+			return "", false, err
+		}
 		var s string
 		if json.Unmarshal(raw, &s) == nil {
 			return s, true, nil
@@ -147,10 +150,20 @@ func (v *Vars) typedRef(s string) (json.RawMessage, bool) {
 		return nil, false
 	}
 	raw, ok := v.Refs[s[2:len(s)-1]]
-	if !ok || len(raw) == 0 || raw[0] == '"' {
-		return nil, false
+	if !ok || len(raw) == 0 || raw[0] == '"' || refValueSafe(s, raw) != nil {
+		return nil, false // a string, or a value renderString refuses
 	}
 	return raw, true
+}
+
+// refValueSafe refuses a flow reference's value that holds "${": it comes
+// from an upstream node's response, and a later stage would read it as a
+// reference (a secret, ${callbackUrl}) the node never wrote.
+func refValueSafe(name string, raw json.RawMessage) error {
+	if bytes.Contains(raw, []byte("${")) {
+		return fmt.Errorf("the value of ${%s} holds \"${\", which this node cannot send (it would be read as a reference); the upstream node's data must not carry references", name)
+	}
+	return nil
 }
 
 func mapStrings(v any, fn func(string) any) any {
