@@ -41,11 +41,14 @@ func runFlow(t *testing.T, f *fixture, id, doc string) (httpnode.FlowResult, cli
 }
 
 // concurrency is a loopback API that counts the requests in flight: each
-// answers after hold, with {"n": <its number>}.
+// answers after hold, with {"n": <its number>}; a request to /gather waits
+// until gather requests are in flight (at most 20s), so that the most in
+// flight does not depend on how fast the children start.
 type concurrency struct {
 	mu            sync.Mutex
 	now, most, n  int
 	hold          time.Duration
+	gather        int
 	srv           *httptest.Server
 	cancels, hits atomic.Int64
 }
@@ -82,6 +85,14 @@ func newConcurrency(t *testing.T, hold time.Duration) *concurrency {
 		c.most = max(c.most, c.now)
 		c.mu.Unlock()
 		time.Sleep(c.hold)
+		for until := time.Now().Add(20 * time.Second); r.URL.Path == "/gather" && time.Now().Before(until); time.Sleep(5 * time.Millisecond) {
+			c.mu.Lock()
+			enough := c.most >= c.gather
+			c.mu.Unlock()
+			if enough {
+				break
+			}
+		}
 		c.mu.Lock()
 		c.now--
 		c.mu.Unlock()
@@ -96,10 +107,11 @@ func newConcurrency(t *testing.T, hold time.Duration) *concurrency {
 func TestFlow_FanOutIsBoundedByMaxParallel(t *testing.T) {
 	f := newFixture(t)
 	f.startWorker(t)
-	api := newConcurrency(t, 300*time.Millisecond)
+	api := newConcurrency(t, 0)
+	api.gather = 3 // the first three wait for each other: the bound is reached, whatever the machine's speed
 	var nodes, refs []string
 	for i := range 12 {
-		nodes = append(nodes, fmt.Sprintf(`{"id": "n%d", "node": {"request": {"url": %q}, "outputs": {"n": "body.n"}, "retry": {"count": 0}}}`, i, api.srv.URL+"/work"))
+		nodes = append(nodes, fmt.Sprintf(`{"id": "n%d", "node": {"request": {"url": %q}, "outputs": {"n": "body.n"}, "retry": {"count": 0}}}`, i, api.srv.URL+"/gather"))
 		refs = append(refs, fmt.Sprintf(`"${nodes.n%d.outputs.n}"`, i))
 	}
 	var needs []string
