@@ -12,10 +12,12 @@ import (
 // defaults applied), the document, its format and the message id, which
 // stays the same across retries so receivers can drop duplicates.
 type NotifyInput struct {
-	Request   httpnode.Ready      `json:"request"`
-	Format    string              `json:"format"`
-	Document  httpnode.TaskFinish `json:"document"`
-	MessageID string              `json:"messageId"`
+	Request  httpnode.Ready      `json:"request"`
+	Format   string              `json:"format"`
+	Document httpnode.TaskFinish `json:"document"`
+	// Flow, when set, is sent instead of Document: a flow's notification.
+	Flow      *httpnode.FlowFinish `json:"flow,omitempty"`
+	MessageID string               `json:"messageId"`
 }
 
 // NotifyOutput is the receiver's answer.
@@ -30,6 +32,9 @@ type NotifyOutput struct {
 // but 501 are retried (honouring Retry-After), others are final.
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, error) {
 	doc, contentType, err := in.Document.Encode(in.Format)
+	if in.Flow != nil {
+		doc, contentType, err = in.Flow.Encode(in.Format)
+	}
 	if err != nil {
 		return NotifyOutput{}, nonRetryable(httpnode.ErrInvalidRequest, "notify.format: %v", err)
 	}

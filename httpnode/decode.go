@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -102,6 +104,21 @@ func decodeStrict(raw json.RawMessage, v reflect.Value, path string, errs *[]Fie
 			decodeStrict(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), errs)
 		}
 		v.Set(s)
+		return
+	}
+	if t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && (t.Elem().Kind() == reflect.Struct || t.Elem().Kind() == reflect.Pointer) {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			*errs = append(*errs, FieldError{Path: orRoot(path), Message: "must be an object"})
+			return
+		}
+		m := reflect.MakeMapWithSize(t, len(obj))
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			e := reflect.New(t.Elem()).Elem()
+			decodeStrict(obj[k], e, join(path, k), errs)
+			m.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), e)
+		}
+		v.Set(m)
 		return
 	}
 	p := reflect.New(t)

@@ -108,7 +108,7 @@ func TestDecode_RejectsWithFieldPath(t *testing.T) {
 		{"no signing secret", `{"request": {` + base + `, "sign": {"secrets": []}}}`, `request.sign.secrets: lists no secret`},
 		{"notify without url", `{"request": {` + base + `}, "notify": {"format": "xml"}}`, `notify.url: is required when notify is set`},
 		{"notify bad format", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "format": "yaml"}}`, `notify.format: "yaml" is not supported (use "json" or "xml")`},
-		{"notify bad state", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "on": ["done"]}}`, `notify.on[0]: "done" is not an end state (use "cancelled", "failed", "skipped", "succeeded", "timedOut")`},
+		{"notify bad state", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "on": ["done"]}}`, `notify.on[0]: "done" is not an end state (use "cancelled", "failed", "partial", "skipped", "succeeded", "timedOut")`},
 		{"notify with a body", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "body": {"a": 1}}}`, `notify.body: is not allowed (the body is the TaskFinish document`},
 		{"notify with GET", `{"request": {` + base + `}, "notify": {"url": "https://h.example/n", "method": "GET"}}`, `notify.method: "GET" is not allowed (a notification is a POST)`},
 		{"cancel without url", `{"request": {` + base + `}, "cancel": {"method": "DELETE"}}`, `cancel.url: is required when cancel is set`},

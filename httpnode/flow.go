@@ -42,6 +42,58 @@ type Flow struct {
 	// computed from, when no Temporal Schedule started the flow; without it,
 	// the flow's start time.
 	ScheduledTime string `json:"scheduledTime,omitempty"`
+	// Notify sends one TaskFinish document when the flow ends, with a
+	// JobsDetail entry per node (FlowFinish); each node may notify too.
+	Notify *Notify `json:"notify,omitempty"`
+	// Rerun makes this run a rerun of an earlier run of the flow (starter
+	// flow rerun sets it): the nodes in Rerun.Reuse end at once with their
+	// recorded results, the others run.
+	Rerun *FlowRerun `json:"rerun,omitempty"`
+}
+
+// FlowRerun says which run a flow run reruns and what it reuses of it.
+type FlowRerun struct {
+	// Of is the earlier run: its workflow id and run id.
+	Of FlowRunRef `json:"of"`
+	// From is the node the rerun starts from: it and every node downstream
+	// of it run again, so none of them may be in Reuse.
+	From string `json:"from"`
+	// Reuse holds the recorded results of the nodes that do not run again,
+	// by node id: SUCCEEDED or SKIPPED ones only.
+	Reuse map[string]ReusedNode `json:"reuse,omitempty"`
+}
+
+// FlowRunRef names a run of a flow.
+type FlowRunRef struct {
+	WorkflowID string `json:"workflowId"`
+	RunID      string `json:"runId,omitempty"`
+}
+
+// ReusedNode is a node's recorded end, as a rerun reuses it: its status,
+// the child workflow that ran it, and the result later nodes read (a slim
+// Result: outputs, task id, response; nil for a node skipped without a
+// child).
+type ReusedNode struct {
+	Status     string  `json:"status"`
+	WorkflowID string  `json:"workflowId,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	Result     *Result `json:"result,omitempty"`
+}
+
+// Reusable is what a rerun keeps of a node's recorded result: what later
+// nodes' references and whens read, and what the flow's result shows.
+func Reusable(r *Result) *Result {
+	if r == nil {
+		return nil
+	}
+	return &Result{Status: r.Status, Name: r.Name, Attempts: r.Attempts, Polls: r.Polls, TaskID: r.TaskID, Outputs: r.Outputs,
+		Response: r.Response, StartTime: r.StartTime, EndTime: r.EndTime}
+}
+
+// RerunSet is the nodes a rerun from node from runs again: it and every
+// node downstream of it, sorted.
+func (f Flow) RerunSet(from string) []string {
+	return slices.Sorted(slices.Values(append(f.Downstream(from), from)))
 }
 
 // FlowNode is one node of a flow.
@@ -169,6 +221,8 @@ func (f Flow) Validate() error {
 		add(fmt.Sprintf("nodes[%d].needs", index[cycle[0]]), "the nodes need each other in a cycle: %s (a flow runs each node after the nodes it needs)", strings.Join(cycle, " → "))
 	} else {
 		f.validateNodes(index, &errs)
+		f.validateRerun(index, add)
+		f.validateNotify(add)
 	}
 	if len(errs) == 0 {
 		return nil
@@ -197,6 +251,63 @@ func (f Flow) validateNodes(index map[string]int, errs *[]FieldError) {
 			if err := checkWhenText(fn.When, up); err != nil {
 				*errs = append(*errs, FieldError{path + ".when", err.Error()})
 			}
+		}
+	}
+}
+
+// NotifyNode is the node the Flow workflow renders the flow's notify
+// with: the flow's name and params, the notify as its main request too.
+func (f Flow) NotifyNode() Node {
+	return Node{Name: f.Name, Params: f.Params, Request: Request{Method: "POST", URL: f.Notify.URL}, Notify: f.Notify}
+}
+
+// validateNotify checks the flow's notify as a node's (its problems under
+// notify), without references to nodes: its document lists them all.
+func (f Flow) validateNotify(add func(string, string, ...any)) {
+	if f.Notify == nil {
+		return
+	}
+	n := f.NotifyNode()
+	var verr *ValidationError
+	if errors.As(n.Validate(), &verr) {
+		for _, p := range verr.Problems {
+			if strings.HasPrefix(p.Path, "notify") {
+				add(p.Path, "%s", p.Message)
+			}
+		}
+	}
+	for _, use := range n.FlowRefs() {
+		if strings.HasPrefix(use.Field, "notify") {
+			add(use.Field, "${%s}: the flow's notify cannot use references to nodes or the flow (its document carries every node's end and the flow's ids)", use.Ref)
+		}
+	}
+}
+
+// validateRerun checks a rerun's from and reuse against the flow: a reused
+// node is one of its nodes, not one that runs again, and ended in a way a
+// later node can use.
+func (f Flow) validateRerun(index map[string]int, add func(string, string, ...any)) {
+	rr := f.Rerun
+	if rr == nil {
+		return
+	}
+	if rr.Of.WorkflowID == "" {
+		add("rerun.of.workflowId", "is required (the flow run this one reruns)")
+	}
+	if _, ok := index[rr.From]; !ok {
+		add("rerun.from", "%q is not the id of a node of this flow", rr.From)
+		return
+	}
+	again := f.RerunSet(rr.From)
+	for _, id := range sortedOf(rr.Reuse) {
+		_, known := index[id]
+		switch n := rr.Reuse[id]; {
+		case !known:
+			add("rerun.reuse."+id, "is not the id of a node of this flow")
+		case slices.Contains(again, id):
+			add("rerun.reuse."+id, "runs again (it is %s or downstream of it): it cannot be reused", rr.From)
+		case n.Status != StatusSucceeded && n.Status != StatusSkipped:
+			add("rerun.reuse."+id+".status", "%q cannot be reused (only SUCCEEDED and SKIPPED nodes are; the others run again)", n.Status)
 		}
 	}
 }

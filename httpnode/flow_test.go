@@ -158,3 +158,67 @@ func TestRender_FlowRefValueCannotHoldAReference(t *testing.T) {
 	require.ErrorContains(t, err, `request.headers.X-V: the value of ${nodes.a.outputs.v} holds "${"`)
 	require.ErrorContains(t, err, `request.body: the value of ${nodes.a.outputs.o} holds "${"`)
 }
+
+// A rerun's from and reuse, and a flow's notify, are checked against the
+// flow, each problem with its path.
+func TestDecodeFlow_RerunAndNotifyProblems(t *testing.T) {
+	nodes := `"nodes": [` + flowNode("a", nil, "https://x") + `,` + flowNode("b", []string{"a"}, "https://x") + `,` + flowNode("c", []string{"b"}, "https://x") + `]`
+	cases := []struct{ extra, want string }{
+		{`"rerun": {"of": {"workflowId": "f1"}, "from": "zz"}`, `rerun.from: "zz" is not the id of a node of this flow`},
+		{`"rerun": {"from": "a"}`, `rerun.of.workflowId: is required`},
+		{`"rerun": {"of": {"workflowId": "f1"}, "from": "b", "reuse": {"c": {"status": "SUCCEEDED"}}}`, `rerun.reuse.c: runs again (it is b or downstream of it): it cannot be reused`},
+		{`"rerun": {"of": {"workflowId": "f1"}, "from": "b", "reuse": {"b": {"status": "SUCCEEDED"}}}`, `rerun.reuse.b: runs again`},
+		{`"rerun": {"of": {"workflowId": "f1"}, "from": "b", "reuse": {"a": {"status": "FAILED"}}}`, `rerun.reuse.a.status: "FAILED" cannot be reused (only SUCCEEDED and SKIPPED nodes are; the others run again)`},
+		{`"rerun": {"of": {"workflowId": "f1"}, "from": "b", "reuse": {"zz": {"status": "SUCCEEDED"}}}`, `rerun.reuse.zz: is not the id of a node of this flow`},
+		{`"rerun": {"of": {"workflowId": "f1"}, "from": "b", "reuse": {"a": {"status": "SUCCEEDED", "bogus": 1}}}`, `rerun.reuse.a.bogus: unknown field`},
+		{`"notify": {"format": "yaml"}`, `notify.url: is required`},
+		{`"notify": {"url": "https://h.example", "format": "yaml"}`, `notify.format: "yaml" is not supported`},
+		{`"notify": {"url": "https://h.example/${nodes.a.taskId}"}`, `notify.url: ${nodes.a.taskId}: the flow's notify cannot use references to nodes or the flow`},
+		{`"notify": {"url": "https://h.example", "on": ["partial", "done"]}`, `notify.on[1]: "done" is not an end state`},
+	}
+	for _, c := range cases {
+		_, err := DecodeFlow([]byte(`{` + nodes + `, ` + c.extra + `}`))
+		require.ErrorContains(t, err, c.want, c.extra)
+	}
+	f, err := DecodeFlow([]byte(`{` + nodes + `, "notify": {"url": "https://h.example/${region}", "on": ["partial"]},
+		"rerun": {"of": {"workflowId": "f1"}, "from": "b", "reuse": {"a": {"status": "SUCCEEDED"}}}}`))
+	require.NoError(t, err)
+	require.Equal(t, []string{"b", "c"}, f.RerunSet("b"))
+	require.True(t, f.Notify.Notifies(StatusPartial))
+	require.False(t, f.Notify.Notifies(StatusSucceeded))
+}
+
+// The flow's Markdown table: a row per node, pipes and newlines in errors
+// kept inside their cell, reused nodes marked.
+func TestFlowResult_Markdown(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	t1, t2 := t0.Add(1500*time.Millisecond), t0.Add(time.Minute)
+	r := FlowResult{Name: "nightly", Status: "RUNNING", RerunOf: &FlowRunRef{WorkflowID: "old"}, From: "b", Nodes: []FlowNodeResult{
+		{ID: "a", Status: StatusSucceeded, Attempts: 1, Polls: 3, StartTime: &t0, EndTime: &t1, Reused: true},
+		{ID: "b", Status: "RUNNING", Attempts: 2, StartTime: &t0},
+		{ID: "c", Status: StatusFailed, Attempts: 1, StartTime: &t0, EndTime: &t1, Error: &Error{Type: ErrHTTPStatus, Message: "500 | boom\nsecond line"}},
+		{ID: "d", Status: StatusSkipped, Reason: "its when is false", SkippedFields: []string{"request.query.x"}},
+		{ID: "e", Status: "PENDING"},
+	}}
+	require.Equal(t, "**nightly** · RUNNING · 3 of 5 nodes ended · rerun of `old` from `b`\n\n"+
+		"| node | status | attempts | polls | duration | error |\n|---|---|---|---|---|---|\n"+
+		"| a | SUCCEEDED (reused) | 1 | 3 | 1.5s |  |\n"+
+		"| b | RUNNING | 2 |  | 1m0s |  |\n"+
+		"| c | FAILED | 1 |  | 1.5s | HTTPStatus: 500 \\| boom second line |\n"+
+		"| d | SKIPPED |  |  |  | its when is false; left out: request.query.x |\n"+
+		"| e | PENDING |  |  |  |  |\n", r.Markdown(t2))
+}
+
+// A flow's notification in XML: one JobsDetail element per node.
+func TestFlowFinish_EncodesEveryNode(t *testing.T) {
+	doc := FlowFinish{EventName: TaskFinishEvent, State: "Partial", JobsDetail: []TaskFinishJob{{JobID: "f/a", State: "Success"}, {JobID: "f/b", State: "Failed"}},
+		Workflow: TaskFinishRunInfo{WorkflowID: "f", RunID: "r", WorkflowType: "Flow", WorkflowName: "nightly", Name: "nightly"}}
+	b, ct, err := doc.Encode(FormatXML)
+	require.NoError(t, err)
+	require.Equal(t, "application/xml", ct)
+	require.Equal(t, 2, strings.Count(string(b), "<JobsDetail>"))
+	require.Contains(t, string(b), "<WorkflowName>nightly</WorkflowName>")
+	b, _, err = doc.Encode(FormatJSON)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"JobsDetail":[{`)
+}

@@ -2,6 +2,8 @@ package httpnode
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -24,9 +26,15 @@ type FlowResult struct {
 	// Nodes are the flow's nodes, in the document's order.
 	Nodes []FlowNodeResult `json:"nodes"`
 	// Error is the failure that ended the flow (FAILED, TIMED_OUT).
-	Error     *Error    `json:"error,omitempty"`
-	StartTime time.Time `json:"startTime"`
-	EndTime   time.Time `json:"endTime"`
+	Error *Error `json:"error,omitempty"`
+	// RerunOf is the run this one reran (starter flow rerun), and From the
+	// node it reran from.
+	RerunOf *FlowRunRef `json:"rerunOf,omitempty"`
+	// Notification is how the flow's notify went.
+	Notification *CallOutcome `json:"notification,omitempty"`
+	From         string       `json:"rerunFrom,omitempty"`
+	StartTime    time.Time    `json:"startTime"`
+	EndTime      time.Time    `json:"endTime"`
 }
 
 // FlowNodeResult is how one node of a flow went.
@@ -38,8 +46,12 @@ type FlowNodeResult struct {
 	// WorkflowID is the node's HTTPNode child workflow: <flow id>/<node id>.
 	WorkflowID string `json:"workflowId,omitempty"`
 	// Reason says why a node was skipped by the flow or not run.
-	Reason        string                     `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Reused: a rerun took this node's result from the run it reran
+	// (WorkflowID is then the child of that run); no request was sent.
+	Reused        bool                       `json:"reused,omitempty"`
 	Attempts      int                        `json:"attempts,omitempty"`
+	Polls         int                        `json:"polls,omitempty"`
 	StatusCode    int                        `json:"statusCode,omitempty"`
 	TaskID        string                     `json:"taskId,omitempty"`
 	Outputs       map[string]json.RawMessage `json:"outputs,omitempty"`
@@ -83,4 +95,67 @@ type missingOutput struct{ node, name, status string }
 
 func (e *missingOutput) Error() string {
 	return "node " + e.node + " (" + e.status + ") has no output " + e.name
+}
+
+// Markdown is the flow as a Markdown table, a row per node (status,
+// attempts, polls, duration, error or reason), as the Flow workflow shows
+// it in Temporal Web's current details; now ends the running nodes'
+// durations.
+func (r FlowResult) Markdown(now time.Time) string {
+	var b strings.Builder
+	ended := 0
+	for _, n := range r.Nodes {
+		if n.EndTime != nil || n.Status == StatusSkipped || n.Status == StatusNotRun {
+			ended++
+		}
+	}
+	name := r.Name
+	if name == "" {
+		name = "flow"
+	}
+	fmt.Fprintf(&b, "**%s** · %s · %d of %d nodes ended", mdCell(name), r.Status, ended, len(r.Nodes))
+	if r.RerunOf != nil {
+		fmt.Fprintf(&b, " · rerun of `%s` from `%s`", mdCell(r.RerunOf.WorkflowID), mdCell(r.From))
+	}
+	b.WriteString("\n\n| node | status | attempts | polls | duration | error |\n|---|---|---|---|---|---|\n")
+	for _, n := range r.Nodes {
+		status := n.Status
+		if n.Reused {
+			status += " (reused)"
+		}
+		dur := ""
+		if n.StartTime != nil {
+			end := now
+			if n.EndTime != nil {
+				end = *n.EndTime
+			}
+			dur = end.Sub(*n.StartTime).Round(time.Millisecond).String()
+		}
+		why := n.Reason
+		if n.Error != nil {
+			why = n.Error.Type + ": " + n.Error.Message
+		}
+		if len(n.SkippedFields) > 0 {
+			why = strings.TrimPrefix(why+"; left out: "+strings.Join(n.SkippedFields, ", "), "; ")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdCell(n.ID), status, count(n.Attempts), count(n.Polls), dur, mdCell(why))
+	}
+	return b.String()
+}
+
+// mdCell is s safe in a Markdown table cell: one line, pipes escaped,
+// at most 200 characters.
+func mdCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:199]) + "…"
+	}
+	return strings.ReplaceAll(s, "|", "\\|")
+}
+
+func count(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
 }

@@ -2,6 +2,12 @@ package httpnode
 
 import "encoding/json"
 
+// InFlow is a node's place in a flow.
+type InFlow struct {
+	Flow string `json:"flow,omitempty"` // the flow's name
+	Node string `json:"node"`           // the node's id
+}
+
 // Node is one HTTP node: a main request and, optionally, the callback polling
 // that waits for the job it started. Every field but Request is optional; a
 // zero value means the documented default (see WithDefaults).
@@ -47,6 +53,9 @@ type Node struct {
 	// not have (it failed or was skipped), which the result lists too.
 	Refs          map[string]json.RawMessage `json:"refs,omitempty"`
 	SkippedFields []string                   `json:"skippedFields,omitempty"`
+	// InFlow, set by the Flow workflow, names the flow and the node's id
+	// in it: the node's notification then carries the flow's run.
+	InFlow *InFlow `json:"inFlow,omitempty"`
 }
 
 // Request is an HTTP request: the node's main request, and the shape of each

@@ -17,7 +17,9 @@ type Notify struct {
 	// Format is "json" (default) or "xml".
 	Format string `json:"format,omitempty"`
 	// On lists the end states that notify: "succeeded", "failed",
-	// "timedOut", "cancelled", "skipped" (default all but "skipped").
+	// "timedOut", "cancelled", "skipped" (default all but "skipped"); a
+	// flow's notify also "partial" (a flow's timed out, cancelled and
+	// failed are its own, see FlowResult.Status).
 	On []string `json:"on,omitempty"`
 	// UserData and Tags are copied into the document.
 	UserData string            `json:"userData,omitempty"`
@@ -27,7 +29,7 @@ type Notify struct {
 // notifyStates maps Notify.On names to node statuses.
 var notifyStates = map[string]string{
 	"succeeded": StatusSucceeded, "failed": StatusFailed, "timedOut": StatusTimedOut,
-	"cancelled": StatusCancelled, "skipped": StatusSkipped,
+	"cancelled": StatusCancelled, "skipped": StatusSkipped, "partial": StatusPartial,
 }
 
 // Notifies reports whether a node that ended with status sends the

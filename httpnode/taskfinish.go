@@ -61,12 +61,34 @@ type TaskFinishTag struct {
 }
 
 // TaskFinishRunInfo names the run that sent the notification.
+// For a node of a flow it is the flow's run: RunId and WorkflowId are the
+// Flow workflow's, WorkflowName the flow's name, Name the node's id (JobId
+// is then the node's own child workflow).
 type TaskFinishRunInfo struct {
 	RunID        string `xml:"RunId" json:"RunId"`
 	WorkflowID   string `xml:"WorkflowId" json:"WorkflowId"`
 	WorkflowType string `xml:"WorkflowType" json:"WorkflowType"`
-	NodeName     string `xml:"NodeName,omitempty" json:"NodeName,omitempty"`
+	WorkflowName string `xml:"WorkflowName,omitempty" json:"WorkflowName,omitempty"`
+	// Name is the node's id in a flow, else its name.
+	Name     string `xml:"Name,omitempty" json:"Name,omitempty"`
+	NodeName string `xml:"NodeName,omitempty" json:"NodeName,omitempty"`
 }
+
+// FlowFinish is the completion notification of a flow (its notify): the
+// flow's state and a JobsDetail entry per node, in the document's order.
+type FlowFinish struct {
+	XMLName    xml.Name          `xml:"Response" json:"-"`
+	EventName  string            `xml:"EventName" json:"EventName"` // always "TaskFinish"
+	State      string            `xml:"State" json:"State"`         // Success, Partial, Failed, Timeout, Cancelled
+	JobsDetail []TaskFinishJob   `xml:"JobsDetail" json:"JobsDetail"`
+	Workflow   TaskFinishRunInfo `xml:"Workflow" json:"Workflow"`
+	UserData   string            `xml:"UserData,omitempty" json:"UserData,omitempty"`
+	Tags       []TaskFinishTag   `xml:"Tags>Tag,omitempty" json:"Tags,omitempty"`
+}
+
+// Encode returns the document in format ("json" or "xml") and its
+// Content-Type.
+func (t FlowFinish) Encode(format string) ([]byte, string, error) { return encodeDoc(t, format) }
 
 // Notification formats.
 const (
@@ -76,7 +98,9 @@ const (
 
 // Encode returns the document in format ("json" or "xml") and its
 // Content-Type.
-func (t TaskFinish) Encode(format string) ([]byte, string, error) {
+func (t TaskFinish) Encode(format string) ([]byte, string, error) { return encodeDoc(t, format) }
+
+func encodeDoc(t any, format string) ([]byte, string, error) {
 	switch format {
 	case FormatXML:
 		b, err := xml.MarshalIndent(t, "", "  ")
@@ -95,6 +119,8 @@ var taskFinishStates = map[string]string{
 	StatusTimedOut:  "Timeout",
 	StatusCancelled: "Cancelled",
 	StatusSkipped:   "Skipped",
+	StatusPartial:   "Partial",
+	StatusNotRun:    "NotRun",
 }
 
 // TaskFinishState is the TaskFinish State of a node status.

@@ -315,7 +315,7 @@ func notifyCase(t *testing.T, f *fixture, apiURL string, secret webhook.Secret, 
 		_, err := time.Parse(time.RFC3339Nano, ts)
 		require.NoError(t, err, ts)
 	}
-	require.Equal(t, httpnode.TaskFinishRunInfo{RunID: run.GetRunID(), WorkflowID: run.GetID(), WorkflowType: workflows.HTTPNodeName, NodeName: "nightly"}, doc.Workflow)
+	require.Equal(t, httpnode.TaskFinishRunInfo{RunID: run.GetRunID(), WorkflowID: run.GetID(), WorkflowType: workflows.HTTPNodeName, Name: "nightly", NodeName: "nightly"}, doc.Workflow)
 	switch status {
 	case httpnode.StatusSucceeded:
 		require.Equal(t, apiURL+"/ok", j.Input.URL)

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -242,4 +244,57 @@ func flowParent(ctx workflow.Context, queue string, flow httpnode.Flow) (int, er
 	var n int
 	err := res.Node("b").Output("n", &n)
 	return n, err
+}
+
+// Notifications in a flow: a node's carries the flow's run in its workflow
+// block; the flow's notify sends one document with every node, its
+// secret sent to the bound host and never in history; the flow's current
+// details in Temporal Web are the nodes' table.
+func TestFlow_NotificationsAndCurrentDetails(t *testing.T) {
+	f := newFixture(t)
+	f.startWorker(t)
+	api := newConcurrency(t, 0)
+	sink := newNotifySink(t, 0)
+	res, run := runFlow(t, f, "flow-notify-"+t.Name(), fmt.Sprintf(`{"name": "notified", "onFailure": "continue",
+		"notify": {"url": "%s/flow", "headers": {"Authorization": "Bearer ${secret.JOB_TOKEN}"}, "userData": "u-1"},
+		"nodes": [
+		{"id": "a", "node": {"name": "first", "request": {"url": "%s/work"}, "notify": {"url": "%s/node", "format": "xml"}}},
+		{"id": "b", "needs": ["a"], "node": {"request": {"url": "%s/fail"}, "retry": {"count": 0}}},
+		{"id": "c", "needs": ["b"], "when": "nodes.b.status == 'SUCCEEDED'", "node": {"request": {"url": "%s/work"}}}]}`,
+		sink.srv.URL, api.srv.URL, sink.srv.URL, api.srv.URL, api.srv.URL))
+	require.Equal(t, httpnode.StatusPartial, res.Status)
+	require.Equal(t, httpnode.CallSent, res.Notification.Status)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	require.Len(t, sink.got, 2)
+	require.Equal(t, "/node", sink.got[0].URL.Path)
+	var node httpnode.TaskFinish
+	require.NoError(t, xml.Unmarshal(sink.bodies[0], &node))
+	require.Equal(t, httpnode.TaskFinishRunInfo{RunID: run.GetRunID(), WorkflowID: run.GetID(), WorkflowType: httpnode.FlowWorkflow,
+		WorkflowName: "notified", Name: "a", NodeName: "first"}, node.Workflow)
+	require.Equal(t, run.GetID()+"/a", node.JobsDetail.JobID)
+
+	require.Equal(t, "/flow", sink.got[1].URL.Path)
+	require.Equal(t, "Bearer "+jobToken, sink.got[1].Header.Get("Authorization"))
+	var flow httpnode.FlowFinish
+	require.NoError(t, json.Unmarshal(sink.bodies[1], &flow))
+	require.Equal(t, "Partial", flow.State)
+	require.Equal(t, "u-1", flow.UserData)
+	require.Equal(t, run.GetID(), flow.Workflow.WorkflowID)
+	require.Len(t, flow.JobsDetail, 3)
+	require.Equal(t, []string{"Success", "Failed", "Skipped"}, []string{flow.JobsDetail[0].State, flow.JobsDetail[1].State, flow.JobsDetail[2].State})
+	require.Equal(t, run.GetID()+"/b", flow.JobsDetail[1].JobID)
+	hist := f.history(t, run)
+	require.NotContains(t, payloadText(hist), jobToken)
+	record(t, "flow_notify.json", hist)
+
+	v, err := f.c.QueryWorkflow(context.Background(), run.GetID(), run.GetRunID(), "__temporal_workflow_metadata")
+	require.NoError(t, err)
+	var meta sdkpb.WorkflowMetadata
+	require.NoError(t, v.Get(&meta))
+	details := meta.GetCurrentDetails()
+	require.Contains(t, details, "**notified** · PARTIAL · 3 of 3 nodes ended")
+	require.Contains(t, details, "| a | SUCCEEDED | 1 |")
+	require.Contains(t, details, "| b | FAILED | 1 |  | ")
+	require.Contains(t, details, "| c | SKIPPED |")
 }

@@ -53,7 +53,7 @@ type fixture struct {
 	url       string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	jobs := jobservice.New()
 	jobs.Token = jobToken
@@ -62,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{c: server.GetDefaultClient(), taskQueue: "it-" + t.Name(), jobs: jobs, url: srv.URL}
 }
 
-func (f *fixture) startWorker(t *testing.T) worker.Worker {
+func (f *fixture) startWorker(t testing.TB) worker.Worker {
 	t.Helper()
 	return f.startWorkers(t, worker.Options{})
 }
@@ -70,7 +70,7 @@ func (f *fixture) startWorker(t *testing.T) worker.Worker {
 // startWorkers starts the fixture's workers as the worker process does:
 // the node's and its activity-mode waits' (stopped with the test); it
 // returns the node's. configure, if given, sets the activities up.
-func (f *fixture) startWorkers(t *testing.T, opts worker.Options, configure ...func(*activities.Activities)) worker.Worker {
+func (f *fixture) startWorkers(t testing.TB, opts worker.Options, configure ...func(*activities.Activities)) worker.Worker {
 	t.Helper()
 	acts := activities.New(nodeSecrets, testutil.Loopback)
 	for _, c := range configure {
@@ -138,7 +138,7 @@ func (f *fixture) startNamed(t *testing.T, suffix string, node json.RawMessage) 
 	return run
 }
 
-func (f *fixture) history(t *testing.T, run client.WorkflowRun) *historypb.History {
+func (f *fixture) history(t testing.TB, run client.WorkflowRun) *historypb.History {
 	t.Helper()
 	it := f.c.GetWorkflowHistory(context.Background(), run.GetID(), run.GetRunID(), false, 0)
 	h := &historypb.History{}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -11,11 +10,24 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/workflows"
 )
+
+// flowCmd is "starter flow <rerun|graph> ...".
+func flowCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "rerun":
+			return flowRerunCmd(ctx, args[1:], stdout, stderr)
+		case "graph":
+			return flowGraphCmd(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprint(stderr, "usage: starter flow rerun <flow workflow id> --from <node id>\n       starter flow graph <flow.json> [--workflow-id ID]\n")
+	return exitInvalid
+}
 
 // loadFlow reads and validates a flow file, its expressions compiled; on a
 // problem it prints every error with its field path and returns
@@ -40,13 +52,16 @@ func isFlowFile(path string) bool {
 
 // runFlow starts a Flow workflow, prints each node's changes while it
 // runs, then the flow's result JSON.
-func runFlow(ctx context.Context, c client.Client, f httpnode.Flow, id, taskQueue string, noWait bool, every time.Duration, stdout, stderr io.Writer) int {
-	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, workflows.FlowName, f)
+func runFlow(ctx context.Context, c client.Client, f httpnode.Flow, opts client.StartWorkflowOptions, noWait bool, every time.Duration, stdout, stderr io.Writer) int {
+	if opts.StaticSummary == "" {
+		opts.StaticSummary = fmt.Sprintf("flow %s · %d nodes", orDefault(f.Name, opts.ID), len(f.Nodes))
+	}
+	wr, err := c.ExecuteWorkflow(ctx, opts, workflows.FlowName, f)
 	if err != nil {
 		fmt.Fprintln(stderr, "starter: cannot start the flow:", err)
 		return exitFailed
 	}
-	fmt.Fprintf(stderr, "started %s (workflow id %s, run id %s) on task queue %s, %d nodes\n", workflows.FlowName, wr.GetID(), wr.GetRunID(), taskQueue, len(f.Nodes))
+	fmt.Fprintf(stderr, "started %s (workflow id %s, run id %s) on task queue %s, %d nodes\n", workflows.FlowName, wr.GetID(), wr.GetRunID(), opts.TaskQueue, len(f.Nodes))
 	if noWait {
 		fmt.Fprintf(stdout, "{\"workflowId\": %q, \"runId\": %q}\n", wr.GetID(), wr.GetRunID())
 		return exitOK
@@ -64,18 +79,12 @@ func runFlow(ctx context.Context, c client.Client, f httpnode.Flow, id, taskQueu
 	for {
 		select {
 		case <-done:
-			if runErr != nil {
-				var app *temporal.ApplicationError
-				var cancelled *temporal.CanceledError
-				switch {
-				case errors.As(runErr, &app) && app.HasDetails() && app.Details(&res) == nil:
-				case errors.As(runErr, &cancelled) && cancelled.HasDetails() && cancelled.Details(&res) == nil:
-				default:
-					fmt.Fprintln(stderr, "starter:", runErr)
-					return exitFailed
-				}
+			if runErr != nil && !flowResultOf(runErr, &res) {
+				fmt.Fprintln(stderr, "starter:", runErr)
+				return exitFailed
 			}
 			printNodeChanges(stderr, res, shown)
+			fmt.Fprint(stderr, "\n"+res.Markdown(res.EndTime)+"\n")
 			printJSON(stdout, res)
 			if res.Status != httpnode.StatusSucceeded {
 				fmt.Fprintf(stderr, "flow %s\n", strings.ToLower(res.Status))

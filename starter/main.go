@@ -4,6 +4,8 @@
 //	starter validate node.json   report every problem in the file, with field paths
 //	starter test node.json       send the main request once and show the response
 //	starter body <bodyRef.url>   write a response body from the worker's body store
+//	starter flow rerun <id> --from <node>   rerun a flow from a node, reusing the others' results
+//	starter flow graph flow.json            print a flow as a Mermaid diagram
 package main
 
 import (
@@ -23,7 +25,7 @@ const (
 	exitUnreachable = 3 // the Temporal server cannot be reached
 )
 
-const usage = `usage: starter <command> [flags] <node.json>
+const usage = `usage: starter <command> [flags] <node.json or flow.json>
 
 commands:
   run       start an HTTPNode workflow, print its progress and its result JSON
@@ -32,6 +34,13 @@ commands:
             time, status, duration breakdown, headers and body
   body      write a response body the worker stored (bodyRef), checked
             against its sha256
+  flow rerun <flow workflow id> --from <node id>
+            a new run of an ended flow that reuses the results of the
+            nodes not downstream of the node, and runs that node and its
+            descendants again
+  flow graph <flow.json> [--workflow-id ID]
+            print the flow as a Mermaid diagram, nodes coloured by status
+            when given a flow's workflow id
 
 "starter <command> -h" lists a command's flags.
 `
@@ -56,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return testCmd(ctx, args[1:], stdout, stderr)
 	case "body":
 		return bodyCmd(ctx, args[1:], stdout, stderr)
+	case "flow":
+		return flowCmd(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

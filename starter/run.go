@@ -105,7 +105,7 @@ func runFlowCmd(ctx context.Context, co conn.Options, path, id, taskQueue string
 	if id == "" {
 		id = workflowID(orDefault(f.Name, "flow"))
 	}
-	return runFlow(ctx, c, flowWithParams(f, params), id, taskQueue, noWait, every, stdout, stderr)
+	return runFlow(ctx, c, flowWithParams(f, params), client.StartWorkflowOptions{ID: id, TaskQueue: taskQueue}, noWait, every, stdout, stderr)
 }
 
 func orDefault(s, def string) string {

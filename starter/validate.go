@@ -105,7 +105,7 @@ func parseWithFile(fs *flag.FlagSet, args []string, stderr io.Writer) (path stri
 	}
 	if len(files) != 1 {
 		fs.Usage()
-		fmt.Fprintln(stderr, "starter: give exactly one node file")
+		fmt.Fprintln(stderr, "starter: give exactly one argument (usage above)")
 		return "", exitInvalid
 	}
 	return files[0], -1

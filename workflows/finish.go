@@ -144,9 +144,13 @@ func (r *nodeRun) taskFinish(ctx workflow.Context, res httpnode.Result) httpnode
 	for _, k := range slices.Sorted(maps.Keys(nt.Tags)) {
 		job.Tags = append(job.Tags, httpnode.TaskFinishTag{Key: k, Value: nt.Tags[k]})
 	}
-	return httpnode.TaskFinish{EventName: httpnode.TaskFinishEvent, JobsDetail: job, Workflow: httpnode.TaskFinishRunInfo{
-		RunID: info.WorkflowExecution.RunID, WorkflowID: info.WorkflowExecution.ID, WorkflowType: info.WorkflowType.Name, NodeName: r.node.Name,
-	}}
+	run := httpnode.TaskFinishRunInfo{
+		RunID: info.WorkflowExecution.RunID, WorkflowID: info.WorkflowExecution.ID, WorkflowType: info.WorkflowType.Name, Name: r.node.Name, NodeName: r.node.Name,
+	}
+	if in, parent := r.node.InFlow, info.ParentWorkflowExecution; in != nil && parent != nil {
+		run = httpnode.TaskFinishRunInfo{RunID: parent.RunID, WorkflowID: parent.ID, WorkflowType: FlowName, WorkflowName: in.Flow, Name: in.Node, NodeName: r.node.Name}
+	}
+	return httpnode.TaskFinish{EventName: httpnode.TaskFinishEvent, JobsDetail: job, Workflow: run}
 }
 
 func rfc3339(t time.Time) string {

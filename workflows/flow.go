@@ -1,11 +1,14 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -24,7 +27,11 @@ import (
 // out (Node.SkippedFields). The result is an httpnode.FlowResult; a flow
 // that ends FAILED or TIMED_OUT fails the workflow with the failure's type,
 // the result in its details, so a parent sees a failed flow as a failure.
-func Flow(ctx workflow.Context, input json.RawMessage) (*httpnode.FlowResult, error) {
+//
+// A long flow continues as new when Temporal suggests it: it stops
+// starting nodes, lets the running ones end, and passes the next run the
+// same input and its FlowState.
+func Flow(ctx workflow.Context, input json.RawMessage, state *FlowState) (*httpnode.FlowResult, error) {
 	f, err := httpnode.DecodeFlow(input)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("flow refused: invalid", "error", err.Error())
@@ -41,8 +48,19 @@ func Flow(ctx workflow.Context, input json.RawMessage) (*httpnode.FlowResult, er
 			return nil, temporal.NewNonRetryableApplicationError(e.Message, e.Type, nil)
 		}
 	}
-	fr := newFlowRun(ctx, f.WithDefaults())
+	info := workflow.GetInfo(ctx)
+	if state != nil && !state.trusted(info) {
+		if info.ContinuedExecutionRunID == "" {
+			return nil, temporal.NewNonRetryableApplicationError("Flow takes one input, the flow: a second input is the state a flow carries across continue-as-new, and cannot be given when a flow is started (start it with the flow alone)", httpnode.ErrInvalidFlow, nil)
+		}
+		state = nil // a cron run or a workflow retry: the flow runs anew
+	}
+	fr := newFlowRun(ctx, f.WithDefaults(), state)
+	fr.input = input
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (httpnode.FlowResult, error) { return fr.snapshot(), nil }); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetQueryHandler(ctx, RecordQuery, func() (NodeRecord, error) { return fr.record(), nil }); err != nil {
 		return nil, err
 	}
 	return fr.run(ctx)
@@ -64,10 +82,48 @@ type flowRun struct {
 	status  string
 	failure *httpnode.Error
 	start   time.Time
+	// draining is set when Temporal suggests continue-as-new: no node
+	// starts, and once the running ones ended the flow continues as new
+	// (unless its state is too big to carry: keep is then set).
+	draining, keep bool
+	runs           int
+	input          json.RawMessage
 }
 
-func newFlowRun(ctx workflow.Context, f httpnode.Flow) *flowRun {
+// FlowState is what a flow carries across continue-as-new: its start, its
+// values, and every node that ended (with a slim result).
+type FlowState struct {
+	// ContinuedFrom is the run that continued as new with this state.
+	ContinuedFrom string                       `json:"continuedFrom"`
+	Start         time.Time                    `json:"start"`
+	Vars          httpnode.FlowVars            `json:"vars"`
+	Nodes         []httpnode.FlowNodeResult    `json:"nodes"`
+	Data          map[string]httpnode.NodeData `json:"data,omitempty"`
+	Runs          int                          `json:"runs"`
+}
+
+// maxFlowStateBytes bounds the state a flow carries to its next run; a
+// bigger one keeps the flow in its run (its history only grows longer).
+const maxFlowStateBytes = 1 << 20
+
+// trusted reports whether the run of info may take s: only the run that
+// its previous run continued as new into.
+func (s *FlowState) trusted(info *workflow.Info) bool {
+	return info.ContinuedExecutionRunID != "" && s.ContinuedFrom == info.ContinuedExecutionRunID
+}
+
+func newFlowRun(ctx workflow.Context, f httpnode.Flow, state *FlowState) *flowRun {
 	info := workflow.GetInfo(ctx)
+	if state != nil {
+		fr := &flowRun{f: f, vars: state.Vars, nodes: state.Nodes, data: state.Data, started: make([]bool, len(f.Nodes)), start: state.Start, runs: state.Runs + 1}
+		if fr.data == nil {
+			fr.data = map[string]httpnode.NodeData{}
+		}
+		for i, n := range fr.nodes {
+			_, fr.started[i] = fr.data[n.ID]
+		}
+		return fr
+	}
 	at := info.WorkflowStartTime
 	if t, err := time.Parse(time.RFC3339, f.ScheduledTime); err == nil {
 		at = t
@@ -78,12 +134,45 @@ func newFlowRun(ctx workflow.Context, f httpnode.Flow) *flowRun {
 	fr := &flowRun{
 		f: f, vars: httpnode.FlowVars{Name: f.Name, ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, ScheduledTime: at},
 		nodes: make([]httpnode.FlowNodeResult, len(f.Nodes)), data: map[string]httpnode.NodeData{},
-		started: make([]bool, len(f.Nodes)), start: workflow.Now(ctx),
+		started: make([]bool, len(f.Nodes)), start: workflow.Now(ctx), runs: 1,
 	}
 	for i, n := range f.Nodes {
 		fr.nodes[i] = httpnode.FlowNodeResult{ID: n.ID, Status: StatusPending}
+		if f.Rerun != nil {
+			if r, ok := f.Rerun.Reuse[n.ID]; ok {
+				fr.reuse(i, r)
+			}
+		}
 	}
 	return fr
+}
+
+// reuse ends node i with its result recorded by the run this one reruns.
+func (fr *flowRun) reuse(i int, r httpnode.ReusedNode) {
+	n := &fr.nodes[i]
+	n.Status, n.WorkflowID, n.Reason, n.Reused = r.Status, r.WorkflowID, r.Reason, true
+	if res := r.Result; res != nil {
+		n.Attempts, n.Polls, n.TaskID, n.Outputs = res.Attempts, res.Polls, res.TaskID, res.Outputs
+		if res.Response != nil {
+			n.StatusCode = res.Response.StatusCode
+		}
+		start, end := res.StartTime, res.EndTime
+		n.StartTime, n.EndTime = &start, &end
+	}
+	fr.started[i] = true
+	fr.data[n.ID] = httpnode.NodeData{Status: r.Status, Result: r.Result}
+}
+
+// RecordQuery is the query a rerun reads an ended flow's node results
+// with (Temporal answers it for a closed workflow too, by replaying it).
+const RecordQuery = "record"
+
+// NodeRecord is the answer to RecordQuery: the flow document as it ran
+// (defaults applied, without its own rerun block) and the nodes that
+// ended, by id.
+type NodeRecord struct {
+	Flow  httpnode.Flow                  `json:"flow"`
+	Nodes map[string]httpnode.ReusedNode `json:"nodes"`
 }
 
 // StatusPending and StatusRunning are a flow node's status in the progress
@@ -109,7 +198,8 @@ func (fr *flowRun) run(ctx workflow.Context) (*httpnode.FlowResult, error) {
 	if fr.f.Timeout > 0 {
 		tctx, stopTimer := workflow.WithCancel(ctx)
 		defer stopTimer()
-		sel.AddFuture(workflow.NewTimer(tctx, fr.f.Timeout.D()), func(f workflow.Future) {
+		left := max(fr.f.Timeout.D()-workflow.Now(ctx).Sub(fr.start), time.Millisecond) // from the first run's start
+		sel.AddFuture(workflow.NewTimer(tctx, left), func(f workflow.Future) {
 			if f.Get(ctx, nil) == nil && !fr.stop {
 				fr.stopWith(httpnode.StatusTimedOut, &httpnode.Error{Type: httpnode.ErrNodeTimeout, Message: fmt.Sprintf("the flow's timeout %s passed", fr.f.Timeout)})
 				cancelChildren()
@@ -121,6 +211,7 @@ func (fr *flowRun) run(ctx workflow.Context) (*httpnode.FlowResult, error) {
 		if fr.running == 0 {
 			break
 		}
+		workflow.SetCurrentDetails(ctx, fr.snapshot().Markdown(workflow.Now(ctx)))
 		sel.Select(ctx)
 		if ctx.Err() != nil && !fr.stop { // the flow itself was cancelled
 			fr.stopWith(httpnode.StatusCancelled, &httpnode.Error{Type: httpnode.ErrCancelled, Message: "the flow was cancelled"})
@@ -135,8 +226,36 @@ func (fr *flowRun) run(ctx workflow.Context) (*httpnode.FlowResult, error) {
 			}
 		}
 		done = done[:0]
+		if !fr.stop && !fr.keep && !fr.draining && len(fr.data) < len(fr.nodes) && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			fr.draining = true
+			workflow.GetLogger(ctx).Info("flow drains to continue as new", "running", fr.running, "ended", len(fr.data), "nodes", len(fr.nodes))
+		}
+		if fr.draining && fr.running == 0 && !fr.stop {
+			if err := fr.continueAsNew(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return fr.result(ctx)
+}
+
+// continueAsNew returns the continue-as-new error that carries the flow's
+// state to its next run, unless the state is too big to carry: the flow
+// then goes on in this run (nil).
+func (fr *flowRun) continueAsNew(ctx workflow.Context) error {
+	st := FlowState{ContinuedFrom: workflow.GetInfo(ctx).WorkflowExecution.RunID, Start: fr.start, Vars: fr.vars, Nodes: fr.nodes,
+		Data: map[string]httpnode.NodeData{}, Runs: fr.runs}
+	for _, id := range slices.Sorted(maps.Keys(fr.data)) {
+		d := fr.data[id]
+		st.Data[id] = httpnode.NodeData{Status: d.Status, Result: httpnode.Reusable(d.Result)}
+	}
+	if b, err := json.Marshal(st); err != nil || len(b) > maxFlowStateBytes {
+		workflow.GetLogger(ctx).Warn("flow stays in this run: its state is too big to carry to the next", "bytes", len(b), "max", maxFlowStateBytes)
+		fr.draining, fr.keep = false, true
+		return nil
+	}
+	workflow.GetLogger(ctx).Info("flow continues as new", "ended", len(fr.data), "nodes", len(fr.nodes), "run", fr.runs)
+	return workflow.NewContinueAsNewError(ctx, FlowName, fr.input, &st)
 }
 
 // failed reports whether node i ended in a failure (not a skip).
@@ -175,7 +294,7 @@ func (fr *flowRun) startReady(ctx, cctx workflow.Context, sel workflow.Selector,
 				progress = true
 				continue
 			}
-			if fr.running >= fr.f.MaxParallel {
+			if fr.running >= fr.f.MaxParallel || fr.draining {
 				return
 			}
 			fr.started[i] = true
@@ -249,6 +368,7 @@ func (fr *flowRun) nodeFor(i int) (node httpnode.Node, skipped []string, blocked
 	}
 	node.ScheduledTime = fr.vars.ScheduledTime.Format(time.RFC3339)
 	node.OnFailure = fr.policy(i)
+	node.InFlow = &httpnode.InFlow{Flow: fr.f.Name, Node: fr.f.Nodes[i].ID}
 	refs := map[string]json.RawMessage{}
 	for _, use := range node.FlowRefs() {
 		if v, ok := httpnode.FlowRefValue(use.Ref, fr.data, fr.vars); ok {
@@ -309,7 +429,7 @@ func (fr *flowRun) childEnded(d childDone) {
 	res := d.res
 	switch {
 	case res != nil:
-		n.Status, n.Attempts, n.TaskID, n.Outputs, n.Error = res.Status, res.Attempts, res.TaskID, res.Outputs, res.Error
+		n.Status, n.Attempts, n.Polls, n.TaskID, n.Outputs, n.Error = res.Status, res.Attempts, res.Polls, res.TaskID, res.Outputs, res.Error
 		if res.Response != nil {
 			n.StatusCode = res.Response.StatusCode
 		}
@@ -332,7 +452,31 @@ func (fr *flowRun) endWithout(i int, status, reason string) {
 
 // snapshot is the flow's result so far, for the progress query.
 func (fr *flowRun) snapshot() httpnode.FlowResult {
-	return httpnode.FlowResult{Status: fr.statusNow(), Name: fr.f.Name, Nodes: slices.Clone(fr.nodes), Error: fr.failure, StartTime: fr.start}
+	res := fr.resultNow(fr.statusNow())
+	res.Nodes = slices.Clone(res.Nodes)
+	return res
+}
+
+// resultNow is the flow's result with status.
+func (fr *flowRun) resultNow(status string) httpnode.FlowResult {
+	res := httpnode.FlowResult{Status: status, Name: fr.f.Name, Nodes: fr.nodes, Error: fr.failure, StartTime: fr.start}
+	if rr := fr.f.Rerun; rr != nil {
+		res.RerunOf, res.From = &rr.Of, rr.From
+	}
+	return res
+}
+
+// record is what a rerun of this run reuses: every node that ended, with
+// its status, child and a slim result (the NodeRecord query).
+func (fr *flowRun) record() NodeRecord {
+	out := NodeRecord{Flow: fr.f, Nodes: map[string]httpnode.ReusedNode{}}
+	out.Flow.Rerun = nil
+	for _, n := range fr.nodes {
+		if d, ok := fr.data[n.ID]; ok {
+			out.Nodes[n.ID] = httpnode.ReusedNode{Status: d.Status, WorkflowID: n.WorkflowID, Reason: n.Reason, Result: httpnode.Reusable(d.Result)}
+		}
+	}
+	return out
 }
 
 // statusNow is the flow's status: RUNNING until it ends.
@@ -359,12 +503,96 @@ func (fr *flowRun) endStatus() string {
 // result is the flow's result: returned, or in the details of the failure
 // of a flow that ended FAILED or TIMED_OUT.
 func (fr *flowRun) result(ctx workflow.Context) (*httpnode.FlowResult, error) {
-	res := &httpnode.FlowResult{Status: fr.endStatus(), Name: fr.f.Name, Nodes: fr.nodes, Error: fr.failure, StartTime: fr.start, EndTime: workflow.Now(ctx)}
+	r := fr.resultNow(fr.endStatus())
+	res := &r
+	res.EndTime = workflow.Now(ctx)
+	if nt := fr.f.Notify; nt != nil && nt.Notifies(res.Status) {
+		dctx, _ := workflow.NewDisconnectedContext(ctx) // a cancelled flow notifies too
+		res.Notification = fr.notify(dctx, *res)
+	}
+	workflow.SetCurrentDetails(ctx, res.Markdown(res.EndTime))
 	switch res.Status {
 	case httpnode.StatusFailed, httpnode.StatusTimedOut:
 		return nil, temporal.NewNonRetryableApplicationError(res.Error.Message, res.Error.Type, nil, res)
 	case httpnode.StatusCancelled:
-		return nil, temporal.NewCanceledError(res)
+		return nil, temporal.NewCanceledError(*res)
 	}
 	return res, nil
+}
+
+// notify sends the flow's TaskFinish document (a JobsDetail entry per
+// node), rendered as a node's notify is; its failure is reported in the
+// result, never raised.
+func (fr *flowRun) notify(ctx workflow.Context, res httpnode.FlowResult) *httpnode.CallOutcome {
+	node := fr.f.NotifyNode().WithDefaults()
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             "render the flow's notify",
+	})
+	var rd httpnode.Rendered
+	err := workflow.ExecuteLocalActivity(lctx, a.RenderNode, activities.RenderInput{
+		Node:          node,
+		Builtins:      map[string]string{"nodeName": fr.f.Name, "workflowId": fr.vars.ID, "runId": fr.vars.RunID},
+		ScheduledTime: fr.vars.ScheduledTime,
+	}).Get(ctx, &rd)
+	if err != nil {
+		return failed(err)
+	}
+	req, err := rd.ForAttempt(1).Notify("")
+	if err != nil {
+		return failed(invalidParameter(err))
+	}
+	ao := activityOptions(req.Request(), "notify: POST "+httpnode.RedactURL(req.Request().URL), NotifyTries)
+	sum := sha256.Sum256([]byte(fr.vars.ID + "/" + fr.vars.RunID + "/notify"))
+	var out activities.NotifyOutput
+	doc := fr.flowFinish(res, *node.Notify)
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), a.Notify, activities.NotifyInput{
+		Request: *req, Format: node.Notify.Format, Flow: &doc, MessageID: "msg_" + hex.EncodeToString(sum[:12]),
+	}).Get(ctx, &out)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("flow notification failed", "error", err)
+		return failed(err)
+	}
+	return &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: out.StatusCode}
+}
+
+// flowFinish is the flow's completion document.
+func (fr *flowRun) flowFinish(res httpnode.FlowResult, nt httpnode.Notify) httpnode.FlowFinish {
+	doc := httpnode.FlowFinish{
+		EventName: httpnode.TaskFinishEvent, State: httpnode.TaskFinishState(res.Status), UserData: nt.UserData,
+		Workflow: httpnode.TaskFinishRunInfo{RunID: fr.vars.RunID, WorkflowID: fr.vars.ID, WorkflowType: FlowName, WorkflowName: fr.f.Name, Name: fr.f.Name},
+	}
+	for _, k := range slices.Sorted(maps.Keys(nt.Tags)) {
+		doc.Tags = append(doc.Tags, httpnode.TaskFinishTag{Key: k, Value: nt.Tags[k]})
+	}
+	for i, n := range res.Nodes {
+		req := fr.f.Nodes[i].Node.Request
+		job := httpnode.TaskFinishJob{
+			Code: "Success", State: httpnode.TaskFinishState(n.Status), JobID: n.WorkflowID,
+			Input:  httpnode.TaskFinishInput{Name: n.ID, Method: strings.ToUpper(orGET(req.Method)), URL: httpnode.RedactURL(req.URL)},
+			Output: httpnode.TaskFinishOutput{TaskID: n.TaskID, StatusCode: n.StatusCode, Attempts: n.Attempts, Polls: n.Polls},
+		}
+		if n.StartTime != nil {
+			job.CreationTime, job.StartTime = rfc3339(*n.StartTime), rfc3339(*n.StartTime)
+		}
+		if n.EndTime != nil {
+			job.EndTime = rfc3339(*n.EndTime)
+		}
+		switch {
+		case n.Error != nil:
+			job.Code, job.Message = n.Error.Type, n.Error.Message
+		case n.Status != httpnode.StatusSucceeded:
+			job.Code, job.Message = job.State, n.Reason
+		}
+		doc.JobsDetail = append(doc.JobsDetail, job)
+	}
+	return doc
+}
+
+func orGET(method string) string {
+	if method == "" {
+		return "GET"
+	}
+	return method
 }

@@ -32,10 +32,17 @@ const jobNode = `{
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
+	env := newBareEnv(t)
+	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
+	return env
+}
+
+// newBareEnv is a test environment with the activities and no workflow.
+func newBareEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(HTTPNode, workflow.RegisterOptions{Name: HTTPNodeName})
 	env.RegisterActivity(&activities.Activities{})
 	t.Cleanup(func() { env.AssertExpectations(t) })
 	return env
