@@ -79,7 +79,7 @@ func runFlow(ctx context.Context, c client.Client, f httpnode.Flow, opts client.
 	for {
 		select {
 		case <-done:
-			if runErr != nil && !flowResultOf(runErr, &res) {
+			if runErr != nil && !fromError(runErr, &res) {
 				fmt.Fprintln(stderr, "starter:", runErr)
 				return exitFailed
 			}
@@ -137,4 +137,14 @@ func flowWithParams(f httpnode.Flow, params map[string]string) httpnode.Flow {
 	maps.Copy(merged, params)
 	f.Params = merged
 	return f
+}
+
+// fromError reads into res the FlowResult a flow that did not succeed
+// carries in its error; it reports whether there was one.
+func fromError(err error, res *httpnode.FlowResult) bool {
+	r := httpnode.FlowResultOf(err)
+	if r != nil {
+		*res = *r
+	}
+	return r != nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/httpnode/httpnode/httpnode"
 	"github.com/httpnode/httpnode/internal/conn"
@@ -100,7 +98,7 @@ func flowStatusOf(ctx context.Context, c client.Client, id, runID string, stderr
 	}
 	runID = info.GetExecution().GetRunId()
 	if info.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &res); err == nil || flowResultOf(err, &res) {
+		if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &res); err == nil || fromError(err, &res) {
 			return res, -1
 		}
 		res = httpnode.FlowResult{}
@@ -114,21 +112,6 @@ func flowStatusOf(ctx context.Context, c client.Client, id, runID string, stderr
 		return res, exitFailed
 	}
 	return res, -1
-}
-
-// flowResultOf reads into res the FlowResult a flow that did not succeed
-// ends with: in the details of its ApplicationError (FAILED, TIMED_OUT) or
-// of its CanceledError (CANCELLED). It reports whether err carried one.
-func flowResultOf(err error, res *httpnode.FlowResult) bool {
-	var app *temporal.ApplicationError
-	var cancelled *temporal.CanceledError
-	switch {
-	case errors.As(err, &app):
-		return app.HasDetails() && app.Details(res) == nil
-	case errors.As(err, &cancelled):
-		return cancelled.HasDetails() && cancelled.Details(res) == nil
-	}
-	return false
 }
 
 // Label budgets, in characters: a longer URL or when is cut with "…".

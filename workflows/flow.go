@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -403,23 +402,10 @@ func (fr *flowRun) startChild(cctx workflow.Context, sel workflow.Selector, i in
 		if err == nil {
 			d.res = &res
 		} else {
-			d.res = failedResult(err)
+			d.res = httpnode.ResultOf(err) // a failed or cancelled child carries its result
 		}
 		*done = append(*done, d)
 	})
-}
-
-// failedResult is the Result a failed child carries in its failure's
-// details (nil without).
-func failedResult(err error) *httpnode.Result {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) && app.HasDetails() {
-		var res httpnode.Result
-		if app.Details(&res) == nil && res.Status != "" {
-			return &res
-		}
-	}
-	return nil
 }
 
 // childEnded records node i's end.
@@ -430,6 +416,9 @@ func (fr *flowRun) childEnded(d childDone) {
 	switch {
 	case res != nil:
 		n.Status, n.Attempts, n.Polls, n.TaskID, n.Outputs, n.Error = res.Status, res.Attempts, res.Polls, res.TaskID, res.Outputs, res.Error
+		if n.Status == httpnode.StatusCancelled && n.Error == nil {
+			n.Error = &httpnode.Error{Type: httpnode.ErrCancelled, Message: "the node was cancelled"}
+		}
 		if res.Response != nil {
 			n.StatusCode = res.Response.StatusCode
 		}

@@ -3,7 +3,6 @@ package workflows
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -73,23 +72,12 @@ func flowResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) httpnode.F
 	require.True(t, env.IsWorkflowCompleted())
 	var res httpnode.FlowResult
 	if err := env.GetWorkflowError(); err != nil {
-		require.True(t, flowFailureDetails(err, &res), "%v", err)
-		return res
+		r := httpnode.FlowResultOf(err)
+		require.NotNil(t, r, "%v", err)
+		return *r
 	}
 	require.NoError(t, env.GetWorkflowResult(&res))
 	return res
-}
-
-func flowFailureDetails(err error, res *httpnode.FlowResult) bool {
-	var app *temporal.ApplicationError
-	var cancelled *temporal.CanceledError
-	switch {
-	case errors.As(err, &app):
-		return app.HasDetails() && app.Details(res) == nil
-	case errors.As(err, &cancelled):
-		return cancelled.HasDetails() && cancelled.Details(res) == nil
-	}
-	return false
 }
 
 func fnode(id, query string, needs ...string) httpnode.FlowNode {
