@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/httpnode/httpnode/httpnode"
@@ -118,6 +119,9 @@ func printNodeChanges(w io.Writer, r httpnode.FlowResult, shown map[string]strin
 		if len(n.SkippedFields) > 0 {
 			line += " · left out: " + strings.Join(n.SkippedFields, ", ")
 		}
+		if n.Reused {
+			line += " · reused from " + n.WorkflowID
+		}
 		if shown[n.ID] != line {
 			fmt.Fprintf(w, "node %s · %s\n", n.ID, line)
 			shown[n.ID] = line
@@ -147,4 +151,21 @@ func fromError(err error, res *httpnode.FlowResult) bool {
 		*res = *r
 	}
 	return r != nil
+}
+
+// describeFlow finds the run of the flow id (runID "" for its latest): it
+// must be a Flow workflow, since only flows are what (drawn, rerun). code
+// is -1 when the caller should go on.
+func describeFlow(ctx context.Context, c client.Client, id, runID, what string, stderr io.Writer) (*workflowpb.WorkflowExecutionInfo, int) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		fmt.Fprintf(stderr, "starter: cannot find the flow %s: %v\n", id, err)
+		return nil, exitFailed
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if name := info.GetType().GetName(); name != workflows.FlowName {
+		fmt.Fprintf(stderr, "starter: %s is a %s workflow, not a %s: only flows are %s\n", id, name, workflows.FlowName, what)
+		return info, exitInvalid
+	}
+	return info, -1
 }

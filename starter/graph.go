@@ -86,15 +86,9 @@ func flowGraphCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // (terminated). code is -1 when the caller should go on.
 func flowStatusOf(ctx context.Context, c client.Client, id, runID string, stderr io.Writer) (httpnode.FlowResult, int) {
 	var res httpnode.FlowResult
-	desc, err := c.DescribeWorkflowExecution(ctx, id, runID)
-	if err != nil {
-		fmt.Fprintf(stderr, "starter: cannot find the flow %s: %v\n", id, err)
-		return res, exitFailed
-	}
-	info := desc.GetWorkflowExecutionInfo()
-	if name := info.GetType().GetName(); name != workflows.FlowName {
-		fmt.Fprintf(stderr, "starter: %s is a %s workflow, not a %s: only flows are drawn\n", id, name, workflows.FlowName)
-		return res, exitInvalid
+	info, code := describeFlow(ctx, c, id, runID, "drawn", stderr)
+	if code >= 0 {
+		return res, code
 	}
 	runID = info.GetExecution().GetRunId()
 	if info.GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING {

@@ -100,18 +100,12 @@ func flowRerunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // worker answers it for a closed run by replaying its history).
 func recordOf(ctx context.Context, c client.Client, id, runID string, stderr io.Writer) (httpnode.FlowRunRef, workflows.NodeRecord, int) {
 	var rec workflows.NodeRecord
-	desc, err := c.DescribeWorkflowExecution(ctx, id, runID)
-	if err != nil {
-		fmt.Fprintf(stderr, "starter: cannot find the flow %s: %v\n", id, err)
-		return httpnode.FlowRunRef{}, rec, exitFailed
+	info, code := describeFlow(ctx, c, id, runID, "rerun (run a node again with starter run)", stderr)
+	if code >= 0 {
+		return httpnode.FlowRunRef{}, rec, code
 	}
-	info := desc.GetWorkflowExecutionInfo()
 	ref := httpnode.FlowRunRef{WorkflowID: id, RunID: info.GetExecution().GetRunId()}
-	switch {
-	case info.GetType().GetName() != workflows.FlowName:
-		fmt.Fprintf(stderr, "starter: %s is a %s workflow, not a %s: only flows are rerun (run a node again with starter run)\n", id, info.GetType().GetName(), workflows.FlowName)
-		return ref, rec, exitInvalid
-	case info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING:
+	if info.GetStatus() == enums.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		fmt.Fprintf(stderr, "starter: the flow %s is still running: wait for it to end, or cancel it (temporal workflow cancel -w %s), then rerun\n", id, id)
 		return ref, rec, exitInvalid
 	}

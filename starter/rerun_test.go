@@ -89,6 +89,8 @@ func TestFlowRerun_ReusesUpstreamResults(t *testing.T) {
 	code, stdout, stderr = starter(t, append(append([]string{"flow", "rerun"}, serverFlags()...), "--from", "b", "--id", newID, "--progress-every", "200ms", oldID)...)
 	require.Equal(t, exitOK, code, stderr)
 	require.Contains(t, stderr, "from b: reusing 2 node(s): a, d")
+	require.Contains(t, stderr, "node a · SUCCEEDED · reused from "+oldID+"/a")
+	require.Contains(t, stderr, "| a | SUCCEEDED (reused) | 1 |", "the table ends the run")
 	var res httpnode.FlowResult
 	require.NoError(t, json.Unmarshal([]byte(stdout), &res), stdout)
 	require.Equal(t, httpnode.StatusSucceeded, res.Status)
