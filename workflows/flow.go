@@ -133,7 +133,7 @@ func newFlowRun(ctx workflow.Context, f httpnode.Flow, state *FlowState) *flowRu
 	fr := &flowRun{
 		f: f, vars: httpnode.FlowVars{Name: f.Name, ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, ScheduledTime: at},
 		nodes: make([]httpnode.FlowNodeResult, len(f.Nodes)), data: map[string]httpnode.NodeData{},
-		started: make([]bool, len(f.Nodes)), start: workflow.Now(ctx), runs: 1,
+		started: make([]bool, len(f.Nodes)), start: info.WorkflowStartTime, runs: 1,
 	}
 	for i, n := range f.Nodes {
 		fr.nodes[i] = httpnode.FlowNodeResult{ID: n.ID, Status: StatusPending}

@@ -111,5 +111,6 @@ func TestFlow_ContinuesAsNewOnARealServer(t *testing.T) {
 	require.Less(t, last.GetWorkflowExecutionInfo().GetHistoryLength(), int64(suggestAfter+30), "each run stays near the suggestion")
 	firstRun, err := c.DescribeWorkflowExecution(ctx, "flow-can", firstID)
 	require.NoError(t, err)
-	require.WithinDuration(t, firstRun.GetWorkflowExecutionInfo().GetStartTime().AsTime(), res.StartTime, time.Second, "the flow's start is the first run's")
+	require.True(t, firstRun.GetWorkflowExecutionInfo().GetStartTime().AsTime().Equal(res.StartTime), "the flow's start is the first run's: %v, %v",
+		firstRun.GetWorkflowExecutionInfo().GetStartTime().AsTime(), res.StartTime)
 }
