@@ -113,9 +113,9 @@ func (r FlowResult) Markdown(now time.Time) string {
 	if name == "" {
 		name = "flow"
 	}
-	fmt.Fprintf(&b, "**%s** · %s · %d of %d nodes ended", mdCell(name), r.Status, ended, len(r.Nodes))
+	fmt.Fprintf(&b, "**%s** · %s · %d of %d nodes ended", MarkdownCell(name), r.Status, ended, len(r.Nodes))
 	if r.RerunOf != nil {
-		fmt.Fprintf(&b, " · rerun of `%s` from `%s`", mdCell(r.RerunOf.WorkflowID), mdCell(r.From))
+		fmt.Fprintf(&b, " · rerun of `%s` from `%s`", MarkdownCell(r.RerunOf.WorkflowID), MarkdownCell(r.From))
 	}
 	b.WriteString("\n\n| node | status | attempts | polls | duration | error |\n|---|---|---|---|---|---|\n")
 	for _, n := range r.Nodes {
@@ -138,14 +138,14 @@ func (r FlowResult) Markdown(now time.Time) string {
 		if len(n.SkippedFields) > 0 {
 			why = strings.TrimPrefix(why+"; left out: "+strings.Join(n.SkippedFields, ", "), "; ")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", mdCell(n.ID), status, count(n.Attempts), count(n.Polls), dur, mdCell(why))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", MarkdownCell(n.ID), status, count(n.Attempts), count(n.Polls), dur, MarkdownCell(why))
 	}
 	return b.String()
 }
 
-// mdCell is s safe in a Markdown table cell: one line, pipes escaped,
-// at most 200 characters.
-func mdCell(s string) string {
+// MarkdownCell is s safe in a Markdown table cell: one line, pipes
+// escaped, at most 200 characters.
+func MarkdownCell(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > 200 {
 		s = string(r[:199]) + "…"

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -288,13 +287,10 @@ func TestFlow_NotificationsAndCurrentDetails(t *testing.T) {
 	require.NotContains(t, payloadText(hist), jobToken)
 	record(t, "flow_notify.json", hist)
 
-	v, err := f.c.QueryWorkflow(context.Background(), run.GetID(), run.GetRunID(), "__temporal_workflow_metadata")
-	require.NoError(t, err)
-	var meta sdkpb.WorkflowMetadata
-	require.NoError(t, v.Get(&meta))
-	details := meta.GetCurrentDetails()
+	details := currentDetails(t, f, run.GetID(), run.GetRunID())
 	require.Contains(t, details, "**notified** · PARTIAL · 3 of 3 nodes ended")
 	require.Contains(t, details, "| a | SUCCEEDED | 1 |")
 	require.Contains(t, details, "| b | FAILED | 1 |  | ")
 	require.Contains(t, details, "| c | SKIPPED |")
+	require.Equal(t, "node a · GET "+strings.TrimPrefix(api.srv.URL, "http://")+"/work", staticSummary(t, f, run.GetID()+"/a"), "each child's summary")
 }

@@ -115,6 +115,9 @@ func TestFlowRerun_ReusesUpstreamResults(t *testing.T) {
 	var of string
 	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(desc.GetWorkflowExecutionInfo().GetMemo().GetFields()["rerunOf"], &of))
 	require.True(t, strings.HasPrefix(of, oldID+"/"), of)
+	var summary string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary))
+	require.Equal(t, "flow rerun-demo · rerun of "+oldID+" from b · 2 nodes reused", summary)
 
 	// a rerun of the rerun from c reuses a, d (recorded in the first run) and b
 	code, stdout, stderr = starter(t, append(append([]string{"flow", "rerun"}, serverFlags()...), "--from", "c", "--progress-every", "200ms", newID)...)

@@ -60,7 +60,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *id == "" {
 		*id = workflowID(node.Name)
 	}
-	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: *id, TaskQueue: *taskQueue}, workflows.HTTPNodeName, json.RawMessage(data))
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: *id, TaskQueue: *taskQueue, StaticSummary: node.Summary(), StaticDetails: node.Details()},
+		workflows.HTTPNodeName, json.RawMessage(data))
 	if err != nil {
 		fmt.Fprintln(stderr, "starter: cannot start the node:", err)
 		return exitFailed

@@ -60,7 +60,8 @@ func (r *nodeRun) finish(ctx workflow.Context, status string, failure *httpnode.
 	}
 	// the result is the workflow's output, or its failure's details
 	httpnode.FitBudget(res, httpnode.PayloadBudget, res.Response, res.CallbackResponse)
-	r.progress = Progress{Phase: PhaseDone, Attempt: res.Attempts, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	r.progress = Progress{Phase: PhaseDone, Status: status, Attempt: res.Attempts, Polls: cur.Polls, Pushes: cur.Pushes, LastStatus: cur.LastStatus, TaskID: cur.TaskID}
+	r.show(ctx)
 	workflow.GetLogger(ctx).Info("node finished", "status", status, "attempts", res.Attempts, "polls", cur.Polls)
 	switch {
 	case status == httpnode.StatusCancelled:

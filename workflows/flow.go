@@ -389,7 +389,8 @@ func (fr *flowRun) startChild(cctx workflow.Context, sel workflow.Selector, i in
 		WorkflowID:          id,
 		WaitForCancellation: true, // a cancelled node calls its cancel request before the flow ends
 		ParentClosePolicy:   enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-		StaticSummary:       "node " + fr.f.Nodes[i].ID,
+		StaticSummary:       fmt.Sprintf("node %s · %s", fr.f.Nodes[i].ID, node.Summary()),
+		StaticDetails:       node.Details(),
 	}
 	now := workflow.Now(cctx)
 	fr.nodes[i].WorkflowID, fr.nodes[i].Status, fr.nodes[i].StartTime, fr.nodes[i].SkippedFields = id, StatusRunning, &now, skipped

@@ -47,6 +47,7 @@ func HTTPNode(ctx workflow.Context, input json.RawMessage, state *State) (*httpn
 			if w, err = r.nextWait(ctx); w == nil {
 				continue // the wait is over, or err ends it
 			}
+			r.show(ctx)
 			if w.until != nil {
 				_, err = workflow.AwaitWithOptions(ctx, w.await, w.until)
 			} else {
@@ -190,6 +191,7 @@ func (r *nodeRun) attemptEnded(ctx workflow.Context, err error) *wait {
 	interval := r.node.Retry.Interval.D()
 	next := workflow.Now(ctx).Add(interval)
 	r.progress = Progress{Phase: PhaseRetryWait, Attempt: r.st.Attempt, NextTryTime: &next, LastError: failure}
+	r.show(ctx)
 	workflow.GetLogger(ctx).Info("attempt failed; retrying", "attempt", r.st.Attempt, "errorType", failure.Type, "retryIn", interval.String())
 	return timerWait(ctx, interval, fmt.Sprintf("retry %d of %d", r.st.Attempt, *r.node.Retry.Count))
 }

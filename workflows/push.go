@@ -88,6 +88,7 @@ func (r *nodeRun) onCallback(ctx workflow.Context, d httpnode.CallbackDelivery) 
 	workflow.GetLogger(ctx).Info("callback received", "status", status, "outcome", outcome, "pushes", cur.Pushes)
 	if outcome == httpnode.OutcomePending {
 		r.progress.LastStatus, r.progress.Pushes = status, cur.Pushes
+		r.show(ctx)
 		return httpnode.CallbackAck{Status: status}, nil
 	}
 	resp := &httpnode.Response{Body: d.Body, Headers: map[string]string{"Content-Type": d.ContentType}}

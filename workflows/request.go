@@ -24,6 +24,7 @@ func (r *nodeRun) sendMain(ctx workflow.Context) error {
 		return nil
 	}
 	r.progress = Progress{Phase: PhaseRequest, Attempt: r.st.Attempt}
+	r.show(ctx)
 	if r.st.SentTime.IsZero() {
 		r.st.SentTime = workflow.Now(ctx)
 	}

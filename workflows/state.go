@@ -64,7 +64,9 @@ type AttemptState struct {
 type Progress struct {
 	// Phase is "request" (main request in flight), "waiting" (polling),
 	// "retry-wait" (between attempts) or "done".
-	Phase        string     `json:"phase"`
+	Phase string `json:"phase"`
+	// Status is the node's end status, once the phase is "done".
+	Status       string     `json:"status,omitempty"`
 	Attempt      int        `json:"attempt"`
 	Polls        int        `json:"polls"`
 	Pushes       int        `json:"pushes,omitempty"`
