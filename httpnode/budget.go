@@ -3,6 +3,7 @@ package httpnode
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/httpnode/httpnode/internal/jsonenc"
@@ -213,9 +214,23 @@ func ClipStatus(s string) string {
 	if len(s) <= MaxStatusBytes {
 		return s
 	}
-	n := MaxStatusBytes
+	return cutBytes(s, MaxStatusBytes) + "…"
+}
+
+// cutBytes is s cut to at most n bytes (n < len(s)), on a rune boundary.
+func cutBytes(s string, n int) string {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n] + "…"
+	return s[:n]
+}
+
+// OneLine is s on one line (runs of white space become one space), cut
+// to max characters ending in "…".
+func OneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max-1]) + "…"
+	}
+	return s
 }

@@ -153,10 +153,7 @@ func (c Callback) minInterval() time.Duration {
 }
 
 func (r Request) withDefaults() Request {
-	r.Method = strings.ToUpper(r.Method)
-	if r.Method == "" {
-		r.Method = DefaultMethod
-	}
+	r.Method = r.Verb()
 	if r.Timeout == 0 {
 		r.Timeout = Duration(DefaultRequestTimeout)
 	}
@@ -173,4 +170,13 @@ func (r Request) withDefaults() Request {
 		r.BodyType = BodyJSON
 	}
 	return r
+}
+
+// Verb is the request's method as it is sent: upper case, DefaultMethod
+// when unset.
+func (r Request) Verb() string {
+	if r.Method == "" {
+		return DefaultMethod
+	}
+	return strings.ToUpper(r.Method)
 }

@@ -145,13 +145,7 @@ func (r FlowResult) Markdown(now time.Time) string {
 
 // MarkdownCell is s safe in a Markdown table cell: one line, pipes
 // escaped, at most 200 characters.
-func MarkdownCell(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:199]) + "…"
-	}
-	return strings.ReplaceAll(s, "|", "\\|")
-}
+func MarkdownCell(s string) string { return strings.ReplaceAll(OneLine(s, 200), "|", "\\|") }
 
 func count(n int) string {
 	if n == 0 {

@@ -100,3 +100,13 @@ func quoted(list []string) string {
 	}
 	return out
 }
+
+// TaskFinishTags are the tags as a TaskFinish document lists them, sorted
+// by key.
+func (n Notify) TaskFinishTags() []TaskFinishTag {
+	var out []TaskFinishTag
+	for _, k := range slices.Sorted(maps.Keys(n.Tags)) {
+		out = append(out, TaskFinishTag{Key: k, Value: n.Tags[k]})
+	}
+	return out
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/httpnode/httpnode/internal/jsonenc"
 )
@@ -231,11 +230,7 @@ func (r Response) Excerpt() string {
 	}
 	b = strings.Join(strings.Fields(b), " ")
 	if len(b) > excerptLen {
-		cut := excerptLen
-		for cut > 0 && !utf8.RuneStart(b[cut]) {
-			cut--
-		}
-		b = b[:cut] + "…"
+		b = cutBytes(b, excerptLen) + "…"
 	}
 	return ": " + b
 }

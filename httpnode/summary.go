@@ -15,11 +15,7 @@ const MaxSummaryBytes = 200
 // userinfo; references stay as written, so no secret's value), and how the
 // node waits. At most MaxSummaryBytes.
 func (n Node) Summary() string {
-	method := strings.ToUpper(n.Request.Method)
-	if method == "" {
-		method = "GET"
-	}
-	s := method + " " + hostPath(n.Request.URL)
+	s := n.Request.Verb() + " " + hostPath(n.Request.URL)
 	if n.Callback != nil {
 		cb := n.WithDefaults().Callback
 		switch cb.Mode {
@@ -34,7 +30,10 @@ func (n Node) Summary() string {
 			}
 		}
 	}
-	return cutUTF8(s, MaxSummaryBytes)
+	if len(s) > MaxSummaryBytes {
+		s = cutBytes(s, MaxSummaryBytes-len("…")) + "…"
+	}
+	return s
 }
 
 // Details is the node in Markdown for Temporal Web's static details: its
@@ -95,16 +94,4 @@ func orText(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// cutUTF8 cuts s to at most max bytes, on a rune boundary, ending in "…".
-func cutUTF8(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	cut := max - len("…")
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
 }

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
-	"unicode/utf8"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -168,14 +166,14 @@ func mermaidFlowchart(f httpnode.Flow, res *httpnode.FlowResult, dir string) str
 		}
 		label := mermaidText(head) + "<br/>" + mermaidText(target(n.Node.Request))
 		if n.When != "" && len(n.Needs) == 0 { // no edge to carry it
-			label += "<br/>" + mermaidText("when "+shorten(n.When, maxLabelWhen))
+			label += "<br/>" + mermaidText("when "+httpnode.OneLine(n.When, maxLabelWhen))
 		}
 		fmt.Fprintf(&b, "    %s[\"%s\"]\n", ids[n.ID], label)
 	}
 	for _, n := range f.Nodes {
 		arrow := " --> "
 		if n.When != "" {
-			arrow = ` -->|"` + mermaidText(shorten(n.When, maxLabelWhen)) + `"| `
+			arrow = ` -->|"` + mermaidText(httpnode.OneLine(n.When, maxLabelWhen)) + `"| `
 		}
 		for _, need := range n.Needs {
 			b.WriteString("    " + ids[need] + arrow + ids[n.ID] + "\n")
@@ -232,16 +230,7 @@ func target(r httpnode.Request) string {
 	if _, rest, ok := strings.Cut(u, "://"); ok {
 		u = rest
 	}
-	return strings.ToUpper(orDefault(r.Method, http.MethodGet)) + " " + shorten(u, maxLabelURL)
-}
-
-// shorten is s on one line, cut to max characters with "…".
-func shorten(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	return string([]rune(s)[:max-1]) + "…"
+	return r.Verb() + " " + httpnode.OneLine(u, maxLabelURL)
 }
 
 // mermaidText escapes text for a quoted Mermaid label: entity codes for

@@ -3,8 +3,6 @@ package workflows
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
-	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -109,13 +107,19 @@ func (r *nodeRun) notify(ctx workflow.Context, res httpnode.Result) *httpnode.Ca
 	if err != nil {
 		return failed(invalidParameter(err))
 	}
-	ao := activityOptions(req.Request(), "notify: POST "+httpnode.RedactURL(req.Request().URL), NotifyTries)
+	return sendNotification(ctx, r.st.KeySeed, activities.NotifyInput{Request: *req, Format: nt.Format, Document: r.taskFinish(ctx, res)})
+}
+
+// sendNotification POSTs a completion document, retried on 429 and 5xx;
+// its webhook-id is derived from seed (the run's), the same on every try
+// and replay. A failure is reported, never raised.
+func sendNotification(ctx workflow.Context, seed string, in activities.NotifyInput) *httpnode.CallOutcome {
+	sent := in.Request.Request()
+	ao := activityOptions(sent, "notify: POST "+httpnode.RedactURL(sent.URL), NotifyTries)
+	sum := sha256.Sum256([]byte(seed + "/notify"))
+	in.MessageID = "msg_" + hex.EncodeToString(sum[:12])
 	var out activities.NotifyOutput
-	sum := sha256.Sum256([]byte(r.st.KeySeed + "/notify"))
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), a.Notify, activities.NotifyInput{
-		Request: *req, Format: nt.Format, Document: r.taskFinish(ctx, res), MessageID: "msg_" + hex.EncodeToString(sum[:12]),
-	}).Get(ctx, &out)
-	if err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), a.Notify, in).Get(ctx, &out); err != nil {
 		workflow.GetLogger(ctx).Warn("notification failed", "error", err)
 		return failed(err)
 	}
@@ -142,9 +146,7 @@ func (r *nodeRun) taskFinish(ctx workflow.Context, res httpnode.Result) httpnode
 	if res.Response != nil {
 		job.Output.StatusCode = res.Response.StatusCode
 	}
-	for _, k := range slices.Sorted(maps.Keys(nt.Tags)) {
-		job.Tags = append(job.Tags, httpnode.TaskFinishTag{Key: k, Value: nt.Tags[k]})
-	}
+	job.Tags = nt.TaskFinishTags()
 	run := httpnode.TaskFinishRunInfo{
 		RunID: info.WorkflowExecution.RunID, WorkflowID: info.WorkflowExecution.ID, WorkflowType: info.WorkflowType.Name, Name: r.node.Name, NodeName: r.node.Name,
 	}

@@ -1,13 +1,10 @@
 package workflows
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -37,12 +34,7 @@ func Flow(ctx workflow.Context, input json.RawMessage, state *FlowState) (*httpn
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), httpnode.ErrInvalidFlow, nil)
 	}
 	if specs := f.Expressions(); len(specs) > 0 {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: 10 * time.Second,
-			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-			Summary:             "compile the flow's expressions",
-		})
-		if err := workflow.ExecuteLocalActivity(lctx, a.CheckExpressions, specs).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteLocalActivity(pureLocal(ctx, "compile the flow's expressions"), a.CheckExpressions, specs).Get(ctx, nil); err != nil {
 			e := toError(err)
 			return nil, temporal.NewNonRetryableApplicationError(e.Message, e.Type, nil)
 		}
@@ -85,7 +77,6 @@ type flowRun struct {
 	// starts, and once the running ones ended the flow continues as new
 	// (unless its state is too big to carry: keep is then set).
 	draining, keep bool
-	runs           int
 	input          json.RawMessage
 }
 
@@ -98,7 +89,6 @@ type FlowState struct {
 	Vars          httpnode.FlowVars            `json:"vars"`
 	Nodes         []httpnode.FlowNodeResult    `json:"nodes"`
 	Data          map[string]httpnode.NodeData `json:"data,omitempty"`
-	Runs          int                          `json:"runs"`
 }
 
 // maxFlowStateBytes bounds the state a flow carries to its next run; a
@@ -114,7 +104,7 @@ func (s *FlowState) trusted(info *workflow.Info) bool {
 func newFlowRun(ctx workflow.Context, f httpnode.Flow, state *FlowState) *flowRun {
 	info := workflow.GetInfo(ctx)
 	if state != nil {
-		fr := &flowRun{f: f, vars: state.Vars, nodes: state.Nodes, data: state.Data, started: make([]bool, len(f.Nodes)), start: state.Start, runs: state.Runs + 1}
+		fr := &flowRun{f: f, vars: state.Vars, nodes: state.Nodes, data: state.Data, started: make([]bool, len(f.Nodes)), start: state.Start}
 		if fr.data == nil {
 			fr.data = map[string]httpnode.NodeData{}
 		}
@@ -133,7 +123,7 @@ func newFlowRun(ctx workflow.Context, f httpnode.Flow, state *FlowState) *flowRu
 	fr := &flowRun{
 		f: f, vars: httpnode.FlowVars{Name: f.Name, ID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, ScheduledTime: at},
 		nodes: make([]httpnode.FlowNodeResult, len(f.Nodes)), data: map[string]httpnode.NodeData{},
-		started: make([]bool, len(f.Nodes)), start: info.WorkflowStartTime, runs: 1,
+		started: make([]bool, len(f.Nodes)), start: info.WorkflowStartTime,
 	}
 	for i, n := range f.Nodes {
 		fr.nodes[i] = httpnode.FlowNodeResult{ID: n.ID, Status: StatusPending}
@@ -243,7 +233,7 @@ func (fr *flowRun) run(ctx workflow.Context) (*httpnode.FlowResult, error) {
 // then goes on in this run (nil).
 func (fr *flowRun) continueAsNew(ctx workflow.Context) error {
 	st := FlowState{ContinuedFrom: workflow.GetInfo(ctx).WorkflowExecution.RunID, Start: fr.start, Vars: fr.vars, Nodes: fr.nodes,
-		Data: map[string]httpnode.NodeData{}, Runs: fr.runs}
+		Data: map[string]httpnode.NodeData{}}
 	for _, id := range slices.Sorted(maps.Keys(fr.data)) {
 		d := fr.data[id]
 		st.Data[id] = httpnode.NodeData{Status: d.Status, Result: httpnode.Reusable(d.Result)}
@@ -253,7 +243,7 @@ func (fr *flowRun) continueAsNew(ctx workflow.Context) error {
 		fr.draining, fr.keep = false, true
 		return nil
 	}
-	workflow.GetLogger(ctx).Info("flow continues as new", "ended", len(fr.data), "nodes", len(fr.nodes), "run", fr.runs)
+	workflow.GetLogger(ctx).Info("flow continues as new", "ended", len(fr.data), "nodes", len(fr.nodes))
 	return workflow.NewContinueAsNewError(ctx, FlowName, fr.input, &st)
 }
 
@@ -328,17 +318,12 @@ func (fr *flowRun) skippedByWhen(ctx workflow.Context, i int) bool {
 	if n.When == "" {
 		return false
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "when of " + n.ID,
-	})
 	up := map[string]httpnode.NodeData{}
 	for _, id := range fr.f.Upstream(n.ID) {
 		up[id] = fr.data[id]
 	}
 	var run bool
-	err := workflow.ExecuteLocalActivity(lctx, a.JudgeWhen, activities.JudgeWhenInput{
+	err := workflow.ExecuteLocalActivity(pureLocal(ctx, "when of "+n.ID), a.JudgeWhen, activities.JudgeWhenInput{
 		Field: fmt.Sprintf("nodes[%d].when", i), When: n.When, Nodes: up, Flow: fr.vars,
 	}).Get(ctx, &run)
 	switch {
@@ -515,17 +500,11 @@ func (fr *flowRun) result(ctx workflow.Context) (*httpnode.FlowResult, error) {
 // result, never raised.
 func (fr *flowRun) notify(ctx workflow.Context, res httpnode.FlowResult) *httpnode.CallOutcome {
 	node := fr.f.NotifyNode().WithDefaults()
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "render the flow's notify",
-	})
-	var rd httpnode.Rendered
-	err := workflow.ExecuteLocalActivity(lctx, a.RenderNode, activities.RenderInput{
+	rd, err := renderNode(ctx, "render the flow's notify", activities.RenderInput{
 		Node:          node,
 		Builtins:      map[string]string{"nodeName": fr.f.Name, "workflowId": fr.vars.ID, "runId": fr.vars.RunID},
 		ScheduledTime: fr.vars.ScheduledTime,
-	}).Get(ctx, &rd)
+	})
 	if err != nil {
 		return failed(err)
 	}
@@ -533,18 +512,8 @@ func (fr *flowRun) notify(ctx workflow.Context, res httpnode.FlowResult) *httpno
 	if err != nil {
 		return failed(invalidParameter(err))
 	}
-	ao := activityOptions(req.Request(), "notify: POST "+httpnode.RedactURL(req.Request().URL), NotifyTries)
-	sum := sha256.Sum256([]byte(fr.vars.ID + "/" + fr.vars.RunID + "/notify"))
-	var out activities.NotifyOutput
 	doc := fr.flowFinish(res, *node.Notify)
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, ao), a.Notify, activities.NotifyInput{
-		Request: *req, Format: node.Notify.Format, Flow: &doc, MessageID: "msg_" + hex.EncodeToString(sum[:12]),
-	}).Get(ctx, &out)
-	if err != nil {
-		workflow.GetLogger(ctx).Warn("flow notification failed", "error", err)
-		return failed(err)
-	}
-	return &httpnode.CallOutcome{Status: httpnode.CallSent, StatusCode: out.StatusCode}
+	return sendNotification(ctx, fr.vars.ID+"/"+fr.vars.RunID, activities.NotifyInput{Request: *req, Format: node.Notify.Format, Flow: &doc})
 }
 
 // flowFinish is the flow's completion document.
@@ -553,14 +522,12 @@ func (fr *flowRun) flowFinish(res httpnode.FlowResult, nt httpnode.Notify) httpn
 		EventName: httpnode.TaskFinishEvent, State: httpnode.TaskFinishState(res.Status), UserData: nt.UserData,
 		Workflow: httpnode.TaskFinishRunInfo{RunID: fr.vars.RunID, WorkflowID: fr.vars.ID, WorkflowType: FlowName, WorkflowName: fr.f.Name, Name: fr.f.Name},
 	}
-	for _, k := range slices.Sorted(maps.Keys(nt.Tags)) {
-		doc.Tags = append(doc.Tags, httpnode.TaskFinishTag{Key: k, Value: nt.Tags[k]})
-	}
+	doc.Tags = nt.TaskFinishTags()
 	for i, n := range res.Nodes {
 		req := fr.f.Nodes[i].Node.Request
 		job := httpnode.TaskFinishJob{
 			Code: "Success", State: httpnode.TaskFinishState(n.Status), JobID: n.WorkflowID,
-			Input:  httpnode.TaskFinishInput{Name: n.ID, Method: strings.ToUpper(orGET(req.Method)), URL: httpnode.RedactURL(req.URL)},
+			Input:  httpnode.TaskFinishInput{Name: n.ID, Method: req.Verb(), URL: httpnode.RedactURL(req.URL)},
 			Output: httpnode.TaskFinishOutput{TaskID: n.TaskID, StatusCode: n.StatusCode, Attempts: n.Attempts, Polls: n.Polls},
 		}
 		if n.StartTime != nil {
@@ -578,11 +545,4 @@ func (fr *flowRun) flowFinish(res httpnode.FlowResult, nt httpnode.Notify) httpn
 		doc.JobsDetail = append(doc.JobsDetail, job)
 	}
 	return doc
-}
-
-func orGET(method string) string {
-	if method == "" {
-		return "GET"
-	}
-	return method
 }

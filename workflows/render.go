@@ -50,18 +50,28 @@ func (r *nodeRun) render(ctx workflow.Context, info *workflow.Info) (httpnode.Re
 	if firstRun == "" {
 		firstRun = info.WorkflowExecution.RunID
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
-		Summary:             "render parameters",
-	})
-	var out httpnode.Rendered
-	err := workflow.ExecuteLocalActivity(lctx, a.RenderNode, activities.RenderInput{
+	return renderNode(ctx, "render parameters", activities.RenderInput{
 		Node:          r.node,
 		Builtins:      map[string]string{"nodeName": r.node.Name, "workflowId": info.WorkflowExecution.ID, "runId": firstRun},
 		ScheduledTime: at,
-	}).Get(ctx, &out)
+	})
+}
+
+// renderNode renders a node in the RenderNode local activity.
+func renderNode(ctx workflow.Context, summary string, in activities.RenderInput) (httpnode.Rendered, error) {
+	var out httpnode.Rendered
+	err := workflow.ExecuteLocalActivity(pureLocal(ctx, summary), a.RenderNode, in).Get(ctx, &out)
 	return out, err
+}
+
+// pureLocal is ctx for a local activity that computes without I/O
+// (rendering, compiling, judging an expression): 10s, 3 tries.
+func pureLocal(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+		Summary:             summary,
+	})
 }
 
 // unrendered is the node's requests as they are, for a node without
